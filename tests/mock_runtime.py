@@ -1,0 +1,190 @@
+"""Run the real program (or any program function) under Pulumi's mock runtime and record what it declares."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import runpy
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from google.protobuf import json_format
+from pulumi.runtime import mocks, rpc
+from pulumi.runtime.settings import get_root_resource
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+ROOT = Path(__file__).resolve().parent.parent
+MAIN = ROOT / "__main__.py"
+PROJECT = "kong-frontegg-jwt"
+SECRET_SIG = rpc._special_sig_key
+SECRET_VALUE = rpc._special_secret_sig
+
+KONG = {
+    "service": "kong:index/service:Service",
+    "route": "kong:index/route:Route",
+    "plugin": "kong:index/plugin:Plugin",
+    "consumer": "kong:index/consumer:Consumer",
+    "credential": "kong:index/consumerJwtAuth:ConsumerJwtAuth",
+}
+
+
+def cli_config(stack: str = "dev", overrides: Mapping[str, Any] | None = None, *, drop: tuple[str, ...] = ()) -> dict[str, str]:
+    """Stack config as the CLI hands it to the program: Pulumi.yaml defaults, then Pulumi.<stack>.yaml, as strings."""
+    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    merged: dict[str, Any] = {}
+    for name, declaration in project.get("config", {}).items():
+        if "default" in declaration:
+            merged[f"{PROJECT}:{name}" if ":" not in name else name] = declaration["default"]
+    stack_file = ROOT / f"Pulumi.{stack}.yaml"
+    if stack_file.exists():
+        merged.update(yaml.safe_load(stack_file.read_text()).get("config", {}))
+    merged.update(overrides or {})
+    for key in drop:
+        merged.pop(key, None)
+    return {key: value if isinstance(value, str) else json.dumps(value) for key, value in merged.items()}
+
+
+@dataclass
+class Registration:
+    """One resource the program registered, with its raw inputs (secrets still marked)."""
+
+    type: str
+    name: str
+    urn: str
+    parent: str
+    provider: str
+    inputs: dict[str, Any]
+    raw_inputs: dict[str, Any]
+    property_dependencies: dict[str, list[str]]
+    id: str = ""
+
+    def is_secret(self, prop: str) -> bool:
+        """Whether the input reached the engine marked secret."""
+        value = self.raw_inputs.get(prop)
+        return isinstance(value, dict) and value.get(SECRET_SIG) == SECRET_VALUE
+
+
+@dataclass
+class Run:
+    """What one program run declared, exported and logged."""
+
+    resources: list[Registration] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    raw_outputs: dict[str, Any] = field(default_factory=dict)
+    logs: list[logging.LogRecord] = field(default_factory=list)
+    error: BaseException | None = None
+
+    def of(self, kind: str) -> list[Registration]:
+        """The registered resources of one Kong kind (service, route, plugin, consumer, credential)."""
+        return [r for r in self.resources if r.type == KONG.get(kind, kind)]
+
+    def one(self, kind: str) -> Registration:
+        found = self.of(kind)
+        assert len(found) == 1, f"expected one {kind}, got {[r.name for r in found]}"
+        return found[0]
+
+    def by_urn(self, urn: str) -> Registration:
+        return next(r for r in self.resources if r.urn == urn)
+
+    @property
+    def kong(self) -> list[Registration]:
+        return [r for r in self.resources if r.type.startswith("kong:")]
+
+    @property
+    def warnings(self) -> list[str]:
+        return [record.getMessage() for record in self.logs if record.levelno == logging.WARNING]
+
+
+class KongMocks(pulumi.runtime.Mocks):
+    """Give every resource a stable id and echo its inputs, as a provider would after create."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        state = dict(args.inputs)
+        if args.typ == "random:index/randomPassword:RandomPassword":
+            state["result"] = f"mock-random-{args.name}"
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+class _RecordingMonitor(mocks.MockMonitor):
+    def __init__(self, mock: pulumi.runtime.Mocks, run: Run) -> None:
+        super().__init__(mock)
+        self.run = run
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.run.resources.append(
+                Registration(
+                    type=request.type,
+                    name=request.name,
+                    urn=response.urn,
+                    parent=request.parent,
+                    provider=request.provider,
+                    inputs=rpc.deserialize_properties(request.object),
+                    raw_inputs=json_format.MessageToDict(request.object),
+                    property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+                    id=response.id,
+                )
+            )
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        if request.urn.split("::")[2] == "pulumi:pulumi:Stack":
+            self.run.raw_outputs = json_format.MessageToDict(request.outputs)
+            self.run.outputs = rpc.deserialize_properties(request.outputs)
+        return super().RegisterResourceOutputs(request)
+
+
+class _Capture(logging.Handler):
+    def __init__(self, run: Run) -> None:
+        super().__init__(logging.DEBUG)
+        self.run = run
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.run.logs.append(record)
+
+
+def run(
+    config: Mapping[str, str],
+    program: Callable[[], Any] | None = None,
+    *,
+    preview: bool = False,
+    stack: str = "dev",
+    mock: pulumi.runtime.Mocks | None = None,
+) -> Run:
+    """Run a program (default: the real __main__.py) in a fresh Pulumi context; errors are kept, not raised."""
+    result = Run()
+
+    def go() -> None:
+        logger = logging.getLogger(f"mock-pulumi-{id(result)}")
+        logger.propagate = False
+        logger.setLevel(logging.DEBUG)
+        logger.addHandler(_Capture(result))
+        monitor = _RecordingMonitor(mock or KongMocks(), result)
+        pulumi.runtime.set_mocks(mock or KongMocks(), project=PROJECT, stack=stack, preview=preview, logger=logger, monitor=monitor)
+        pulumi.runtime.set_all_config(dict(config))
+        program_body = program or (lambda: runpy.run_path(str(MAIN), run_name="__main__"))
+
+        def body() -> None:
+            program_body()
+            # set_mocks finishes the root stack before the program runs; register its exports again, as the CLI does after it.
+            stack = get_root_resource()
+            stack._outputs_registered = False  # type: ignore[union-attr]
+            stack._finish()  # type: ignore[union-attr]
+
+        try:
+            _sync_await(run_pulumi_func(body))
+        except Exception as error:
+            result.error = error
+
+    contextvars.Context().run(go)
+    return result
