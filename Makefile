@@ -3,7 +3,7 @@ VENV ?= venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help install test lint typecheck pytest pulumi-yaml preview clean
+.PHONY: help install test lint typecheck pytest actionlint pulumi-yaml preview up down e2e bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -16,7 +16,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP) ## Create ./venv with runtime and dev requirements
 
-test: lint typecheck pytest ## Lint, type-check and run the tests (what CI runs)
+test: lint typecheck actionlint pytest ## Lint, type-check and run the tests (what CI runs)
 
 lint: $(STAMP) ## ruff over the whole project
 	$(VENV)/bin/ruff check .
@@ -27,11 +27,26 @@ typecheck: $(STAMP) ## mypy (strict) over components/
 pytest: $(STAMP) ## The test suite under Pulumi's mock runtime (no CLI, no Kong, no network)
 	$(PY) -m pytest -q
 
+actionlint: $(STAMP) ## Lint .github/workflows with actionlint
+	bash scripts/actionlint.sh
+
 pulumi-yaml: $(STAMP) ## Regenerate Pulumi.yaml's config block from components/stack_config.py
 	$(PY) -m components.stack_config > Pulumi.yaml
 
 preview: $(STAMP) ## pulumi preview on the selected stack (needs the Pulumi CLI)
 	pulumi preview
+
+up: $(STAMP) ## Local Kong in Docker + `pulumi up` on the local stack + the gateway verifier
+	bash scripts/up.sh
+
+down: ## Destroy the local stack and stop the containers
+	bash scripts/down.sh
+
+e2e: $(STAMP) ## End-to-end suite: the real engine against a live Kong (skips, naming what is missing)
+	$(PY) -m pytest -q -m e2e tests/e2e
+
+bench: $(STAMP) ## Benchmark the component's cost as the number of protected APIs grows
+	$(PY) benchmarks/component_cost.py
 
 clean: ## Remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -13,11 +13,12 @@ from typing import Any, Literal
 
 import yaml
 
-from components import issuer, protected_api, trust
+from components import issuer, key_discovery, protected_api, trust
 from components.errors import ConfigError, shown
 from components.jwt_settings import SETTINGS, JwtSettingsArgs, plugin_config
+from components.key_discovery import SigningKey
 from components.protected_api import ProtectedApiArgs
-from components.public_key import PublicKey, parse_public_key
+from components.public_key import parse_public_key
 from components.trust import FronteggTrustArgs
 
 PROJECT = "kong-frontegg-jwt"
@@ -41,7 +42,19 @@ class Key:
 
 KEYS: tuple[Key, ...] = (
     Key("fronteggWorkspaceUrl", "string", "Frontegg workspace URL, e.g. https://app-abc123.frontegg.com (https; http only for loopback)."),
-    Key("fronteggPublicKey", "string", "RSA public key of the workspace from the Frontegg portal, PEM (SPKI or PKCS#1)."),
+    Key(
+        "fronteggPublicKey",
+        "string",
+        "RSA public key to pin, PEM (SPKI or PKCS#1); empty fetches it from <workspace>/.well-known/jwks.json.",
+        "",
+    ),
+    Key("fronteggKeyId", "string", "kid of the signing key to use when the workspace publishes several; empty for the only one.", ""),
+    Key(
+        "fronteggKeyCheck",
+        "string",
+        "With a pinned key, compare it with the published keys: warn (default), fail (for drift checks) or off.",
+        "warn",
+    ),
     Key("issuers", "array", "Exact `iss` values to trust, no trailing slash; empty means the workspace URL.", []),
     Key("upstreamUrl", "string", "Backend URL the route proxies to (http or https, optional port and path).", "http://httpbin.org"),
     Key("serviceName", "string", "Kong service name; the route is named <serviceName>-route.", "my-cool-service"),
@@ -64,7 +77,7 @@ class StackSettings:
 
     trust: FronteggTrustArgs
     api: ProtectedApiArgs
-    public_key: PublicKey
+    signing_key: SigningKey
 
 
 def _parse(key: Key, raw: str) -> Any:
@@ -114,7 +127,6 @@ def read(config: Mapping[str, str]) -> StackSettings:
 
     workspace = issuer.workspace_url(values["fronteggWorkspaceUrl"], name("fronteggWorkspaceUrl"))
     issuers = issuer.issuers(values["issuers"] or [workspace], name("issuers"))
-    public_key = parse_public_key(values["fronteggPublicKey"], name("fronteggPublicKey"))
     issuer.upstream(values["upstreamUrl"], name("upstreamUrl"))
     service = protected_api.service_name(values["serviceName"], name("serviceName"))
     paths = protected_api.route_paths(values["routePaths"], name("routePaths"))
@@ -124,9 +136,20 @@ def read(config: Mapping[str, str]) -> StackSettings:
     strip = protected_api.strip_path(values["stripPath"], name("stripPath"))
     username = trust.consumer_username(values["consumerUsername"], name("consumerUsername"))
     plugin = plugin_config(values["jwt"], name("jwt"), spelling="config")
+    names = key_discovery.KeyNames(name("fronteggWorkspaceUrl"), name("fronteggPublicKey"), name("fronteggKeyId"))
+    kid = key_discovery.key_id(values["fronteggKeyId"], names.key_id)
+    check = key_discovery.key_check(values["fronteggKeyCheck"], name("fronteggKeyCheck"))
+    # The network comes last, so a config mistake is reported at once rather than after a fetch.
+    if isinstance(values["fronteggPublicKey"], str) and not values["fronteggPublicKey"].strip():
+        signing_key = key_discovery.discover(workspace, kid, names)
+    else:
+        pinned = parse_public_key(values["fronteggPublicKey"], names.public_key)
+        signing_key = key_discovery.check_pinned(pinned, kid, workspace, check, names)
 
     return StackSettings(
-        trust=FronteggTrustArgs(issuers=list(issuers), public_key_pem=public_key.pem, consumer_username=username),
+        trust=FronteggTrustArgs(
+            issuers=list(issuers), public_key_pem=signing_key.public_key.pem, key_id=signing_key.kid or "", consumer_username=username
+        ),
         api=ProtectedApiArgs(
             upstream_url=values["upstreamUrl"],
             service_name=service,
@@ -136,7 +159,7 @@ def read(config: Mapping[str, str]) -> StackSettings:
             strip_path=strip,
             jwt=JwtSettingsArgs(**{s.kong_name: plugin[s.kong_name] for s in SETTINGS}),  # type: ignore[typeddict-item]
         ),
-        public_key=public_key,
+        signing_key=signing_key,
     )
 
 

@@ -10,10 +10,10 @@ import pulumi
 import pulumi_kong as kong
 import pulumi_random as random
 
-from components import issuer
+from components import issuer, key_discovery
 from components.errors import ConfigError, shown
-from components.inputs import checked, known
-from components.public_key import parse_public_key
+from components.inputs import checked, is_plain, known
+from components.public_key import PublicKey, parse_public_key
 
 DEFAULT_CONSUMER_USERNAME = "frontegg"
 
@@ -23,8 +23,14 @@ class FronteggTrustArgs(TypedDict):
 
     issuers: pulumi.Input[Sequence[pulumi.Input[str]]]
     """Exact `iss` values to trust, e.g. https://app-abc123.frontegg.com (no trailing slash); one credential each."""
-    public_key_pem: pulumi.Input[str]
-    """The workspace's RSA signing public key, PEM (SPKI or PKCS#1)."""
+    public_key_pem: NotRequired[pulumi.Input[str]]
+    """The workspace's RSA signing public key, PEM (SPKI or PKCS#1); without it, it is fetched from `workspace_url`."""
+    workspace_url: NotRequired[pulumi.Input[str]]
+    """Frontegg workspace URL whose published JWKS supplies the key, or is compared with the pinned key."""
+    key_id: NotRequired[pulumi.Input[str]]
+    """kid of the signing key to select from the JWKS (needed when several are published)."""
+    key_check: NotRequired[pulumi.Input[str]]
+    """With a pinned key and a workspace URL: warn (default), fail or off when the key is not published."""
     consumer_username: NotRequired[pulumi.Input[str]]
     """The Kong consumer that stands for the workspace; default `frontegg`."""
 
@@ -36,6 +42,26 @@ def consumer_username(value: object, key: str) -> str:
             key, shown(value), "expected a non-empty name without surrounding spaces", f'set it like "{DEFAULT_CONSUMER_USERNAME}"'
         )
     return value
+
+
+def _signing_key(args: FronteggTrustArgs) -> tuple[pulumi.Output[PublicKey], str | None]:
+    """The key from the args: pinned (and checked against the JWKS when a workspace URL is given) or discovered."""
+    names = key_discovery.KeyNames("workspace_url", "public_key_pem", "key_id")
+    kid = key_discovery.key_id(known(args.get("key_id", ""), "key_id"), "key_id")
+    workspace = args.get("workspace_url")
+    if workspace is not None:
+        workspace = issuer.workspace_url(known(workspace, "workspace_url"), "workspace_url")
+    pinned = args.get("public_key_pem")
+    if pinned is None:
+        if workspace is None:
+            raise ConfigError("public_key_pem", "nothing", "no key was given", "pass public_key_pem, or workspace_url to fetch it")
+        found = key_discovery.discover(workspace, kid, names)
+        return pulumi.Output.from_input(found.public_key), found.kid
+    if workspace is None or not is_plain(pinned):
+        return pulumi.Output.from_input(checked(pinned, "public_key_pem", parse_public_key)), kid
+    check = key_discovery.key_check(known(args.get("key_check", "warn"), "key_check"), "key_check")
+    found = key_discovery.check_pinned(parse_public_key(pinned, "public_key_pem"), kid, workspace, check, names)
+    return pulumi.Output.from_input(found.public_key), found.kid
 
 
 def _slug(issuer_url: str) -> str:
@@ -50,13 +76,14 @@ class FronteggTrust(pulumi.ComponentResource):
     issuers: pulumi.Output[list[str]]
     public_key_fingerprint: pulumi.Output[str]
     public_key_pem: pulumi.Output[str]
+    public_key_id: pulumi.Output[str | None]
 
     def __init__(self, name: str, args: FronteggTrustArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         issuers = issuer.issuers(known(args["issuers"], "issuers"), "issuers")
         username = consumer_username(
             known(args.get("consumer_username", DEFAULT_CONSUMER_USERNAME), "consumer_username"), "consumer_username"
         )
-        key = pulumi.Output.from_input(checked(args["public_key_pem"], "public_key_pem", parse_public_key))
+        key, kid = _signing_key(args)
         super().__init__("kong-frontegg-jwt:index:FronteggTrust", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
@@ -84,6 +111,7 @@ class FronteggTrust(pulumi.ComponentResource):
         self.issuers = pulumi.Output.from_input(list(issuers))
         self.public_key_fingerprint = key.apply(lambda k: k.fingerprint)
         self.public_key_pem = pem
+        self.public_key_id = pulumi.Output.from_input(kid)
         self.register_outputs(
             {
                 "consumer_id": self.consumer_id,
@@ -91,5 +119,6 @@ class FronteggTrust(pulumi.ComponentResource):
                 "issuers": self.issuers,
                 "public_key_fingerprint": self.public_key_fingerprint,
                 "public_key_pem": self.public_key_pem,
+                "public_key_id": self.public_key_id,
             }
         )

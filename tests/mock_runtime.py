@@ -35,9 +35,13 @@ KONG = {
 
 
 def cli_config(stack: str = "dev", overrides: Mapping[str, Any] | None = None, *, drop: tuple[str, ...] = ()) -> dict[str, str]:
-    """Stack config as the CLI hands it to the program: Pulumi.yaml defaults, then Pulumi.<stack>.yaml, as strings."""
+    """Stack config as the CLI hands it to the program: Pulumi.yaml defaults, then Pulumi.<stack>.yaml, as strings.
+
+    Tests never reach Frontegg: the dev stack's workspace is a placeholder, so the pinned key's JWKS comparison
+    is off unless a test turns it on (against a loopback server).
+    """
     project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
-    merged: dict[str, Any] = {}
+    merged: dict[str, Any] = {f"{PROJECT}:fronteggKeyCheck": "off"}
     for name, declaration in project.get("config", {}).items():
         if "default" in declaration:
             merged[f"{PROJECT}:{name}" if ":" not in name else name] = declaration["default"]
