@@ -15,7 +15,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import HTTPError as Urllib3Error
-from urllib3.exceptions import ReadTimeoutError
+from urllib3.exceptions import NameResolutionError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from components.errors import ConfigError, shown
@@ -104,8 +104,11 @@ def fetch_jwks(workspace_url: str, policy: FetchPolicy = DEFAULT_POLICY) -> tupl
     except requests.exceptions.RetryError as error:
         raise JwksFetchError(f"{url} kept failing ({error}); {hint}") from None
     except requests.exceptions.ConnectionError as error:
-        reason = "the host name does not resolve" if "resolve" in str(error).lower() else "the connection failed"
-        raise JwksFetchError(f"cannot reach {url}: {reason} ({type(error).__name__}); {hint}") from None
+        cause = getattr(error.args[0], "reason", None) if error.args else None
+        if isinstance(cause, ReadTimeoutError):
+            raise JwksFetchError(f"{url} did not answer within {policy.read_timeout:g} s; {hint}") from None
+        reason = "the host name does not resolve" if isinstance(cause, NameResolutionError) else "the connection failed"
+        raise JwksFetchError(f"cannot reach {url}: {reason} after {policy.retries + 1} attempts; {hint}") from None
     except (requests.exceptions.RequestException, Urllib3Error) as error:
         raise JwksFetchError(f"fetching {url} failed ({type(error).__name__}); {hint}") from None
     if response.status_code == 404:

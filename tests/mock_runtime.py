@@ -6,7 +6,7 @@ import contextvars
 import json
 import logging
 import runpy
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,10 +41,11 @@ def cli_config(stack: str = "dev", overrides: Mapping[str, Any] | None = None, *
     is off unless a test turns it on (against a loopback server).
     """
     project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
-    merged: dict[str, Any] = {f"{PROJECT}:fronteggKeyCheck": "off"}
+    merged: dict[str, Any] = {}
     for name, declaration in project.get("config", {}).items():
         if "default" in declaration:
             merged[f"{PROJECT}:{name}" if ":" not in name else name] = declaration["default"]
+    merged[f"{PROJECT}:fronteggKeyCheck"] = "off"
     stack_file = ROOT / f"Pulumi.{stack}.yaml"
     if stack_file.exists():
         merged.update(yaml.safe_load(stack_file.read_text()).get("config", {}))
@@ -164,8 +165,12 @@ def run(
     preview: bool = False,
     stack: str = "dev",
     mock: pulumi.runtime.Mocks | None = None,
+    secret_keys: Sequence[str] = (),
 ) -> Run:
-    """Run a program (default: the real __main__.py) in a fresh Pulumi context; errors are kept, not raised."""
+    """Run a program (default: the real __main__.py) in a fresh Pulumi context; errors are kept, not raised.
+
+    `secret_keys` names config keys set as secrets, as `pulumi config set --secret` does.
+    """
     result = Run()
 
     def go() -> None:
@@ -175,7 +180,7 @@ def run(
         logger.addHandler(_Capture(result))
         monitor = _RecordingMonitor(mock or KongMocks(), result)
         pulumi.runtime.set_mocks(mock or KongMocks(), project=PROJECT, stack=stack, preview=preview, logger=logger, monitor=monitor)
-        pulumi.runtime.set_all_config(dict(config))
+        pulumi.runtime.set_all_config(dict(config), list(secret_keys))
         program_body = program or (lambda: runpy.run_path(str(MAIN), run_name="__main__"))
 
         def body() -> None:
