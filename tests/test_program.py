@@ -137,3 +137,9 @@ def test_every_config_key_is_declared_with_type_description_and_default() -> Non
 def test_the_dev_stack_sets_the_local_admin_api() -> None:
     dev = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["config"]
     assert dev["kong:kongAdminUri"] == "http://localhost:8001"
+
+
+def test_the_readme_config_table_documents_every_key() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for key in stack_config.KEYS:
+        assert f"| `{key.name}` |" in readme, key.name
