@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Sequence
 from urllib.parse import SplitResult, urlsplit
 
 from components.errors import ConfigError, shown
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# Labels of letters, digits, '-' and '_' (container names use '_'), at most 63 characters, 253 in all.
+_DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$")
 _NO_SLASH = (
     "Frontegg access tokens carry `iss` without a trailing slash and Kong matches it exactly, "
     "so a credential keyed with the slash would reject every token"
@@ -25,6 +28,15 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def is_host_name(host: str) -> bool:
+    """True for a DNS name or an IP address."""
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return bool(_DNS_NAME.match(host))
+
+
 def _split(value: object, key: str, example: str) -> SplitResult:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(key, shown(value), "expected a non-empty URL string", f"set it like {example}")
@@ -36,6 +48,8 @@ def _split(value: object, key: str, example: str) -> SplitResult:
         raise ConfigError(key, shown(value), f"not a valid URL ({error})", f"set it like {example}") from None
     if parts.scheme.lower() not in _DEFAULT_PORTS or not parts.hostname:
         raise ConfigError(key, shown(value), "expected an absolute http(s) URL with a host", f"set it like {example}")
+    if not is_host_name(parts.hostname):
+        raise ConfigError(key, shown(value), f"{shown(parts.hostname)} is not a valid host name", f"set it like {example}")
     if parts.username is not None or parts.password is not None:
         raise ConfigError(key, shown(value), "credentials in the URL are not allowed", "remove the user:password@ part")
     return parts

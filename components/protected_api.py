@@ -15,7 +15,6 @@ from components.inputs import checked, known
 from components.jwt_settings import JwtSettingsArgs, plugin_config, plugin_config_json, weakening_warnings
 
 ROUTE_PROTOCOLS = ["http", "https"]
-_HOST = re.compile(r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.\*)?$")
 _METHOD = re.compile(r"^[A-Z]+$")
 _SERVICE_NAME = re.compile(r"^[A-Za-z0-9._~-]+$")
 
@@ -67,7 +66,9 @@ def route_hosts(value: object, key: str) -> list[str]:
     """Route hosts: DNS names, lower-cased, with an optional wildcard at one end."""
     hosts = [host.lower() for host in _string_list(value, key, '["api.example.com"]')]
     for host in hosts:
-        if not _HOST.match(host) or (host.startswith("*.") and host.endswith(".*")):
+        # Kong allows one wildcard, as the first or the last label.
+        bare = host.removeprefix("*.") if host.startswith("*.") else host.removesuffix(".*")
+        if not issuer.is_host_name(bare):
             raise ConfigError(key, shown(hosts), f"{host!r} is not a host name", 'use names like "api.example.com" or "*.example.com"')
     return hosts
 

@@ -68,7 +68,7 @@ def parse_public_key(value: object, key: str) -> PublicKey:
         raise ConfigError(
             key,
             summary,
-            f"a {type(loaded).__name__.removeprefix('_')} key, not RSA; Kong's RS256 credential needs RSA",
+            f"the key is {type(loaded).__name__.removesuffix('PublicKey')}, not RSA; Kong's RS256 credential needs RSA",
             "use the RS256 signing key of the workspace",
         )
     check_rsa_size(loaded, key, summary)
