@@ -21,8 +21,8 @@ test: lint typecheck actionlint pytest ## Lint, type-check and run the tests (wh
 lint: $(STAMP) ## ruff over the whole project
 	$(VENV)/bin/ruff check .
 
-typecheck: $(STAMP) ## mypy (strict) over components/
-	$(VENV)/bin/mypy components
+typecheck: $(STAMP) ## mypy (strict) over components/, tools/ and policy/
+	$(VENV)/bin/mypy components tools policy
 
 pytest: $(STAMP) ## The test suite under Pulumi's mock runtime (no CLI, no Kong, no network)
 	$(PY) -m pytest -q

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from pulumi_policy import (
     EnforcementLevel,
+    Policy,
     PolicyConfigSchema,
     PolicyResource,
     ReportViolation,
@@ -235,7 +236,7 @@ def validate_routes(args: StackValidationArgs, report: ReportViolation) -> None:
 
 # --- the pack --------------------------------------------------------------------------------------------
 
-POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
+POLICIES: list[Policy] = [
     StackValidationPolicy(
         name=ROUTE_POLICY,
         description="Every Kong route is covered by a jwt plugin on the route or its service, unless listed in publicRoutes.",
