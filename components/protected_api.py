@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
@@ -103,7 +104,7 @@ class ProtectedApi(pulumi.ComponentResource):
     plugin_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: ProtectedApiArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        upstream = pulumi.Output.from_input(checked(args["upstream_url"], "upstream_url", issuer.upstream))
+        upstream = checked(args["upstream_url"], "upstream_url", issuer.upstream)
         service = service_name(known(args.get("service_name", name), "service_name"), "service_name")
         paths = route_paths(known(args.get("route_paths", []), "route_paths"), "route_paths")
         hosts = route_hosts(known(args.get("route_hosts", []), "route_hosts"), "route_hosts")
@@ -116,15 +117,9 @@ class ProtectedApi(pulumi.ComponentResource):
             pulumi.log.warn(warning, resource=self)
         child = pulumi.ResourceOptions(parent=self)
 
-        kong_service = kong.Service(
-            f"{name}-service",
-            name=service,
-            protocol=upstream.apply(lambda u: u[0]),
-            host=upstream.apply(lambda u: u[1]),
-            port=upstream.apply(lambda u: u[2]),
-            path=upstream.apply(lambda u: u[3]),
-            opts=child,
-        )
+        # A URL known now (the usual case) gives plain fields; splitting an Output costs four more Outputs per API.
+        protocol, host, port, path = upstream if isinstance(upstream, tuple) else (upstream.apply(itemgetter(i)) for i in range(4))
+        kong_service = kong.Service(f"{name}-service", name=service, protocol=protocol, host=host, port=port, path=path, opts=child)
         route = kong.Route(
             f"{name}-route",
             name=f"{service}-route",

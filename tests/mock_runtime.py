@@ -176,7 +176,7 @@ def run(
     def go() -> None:
         logger = logging.getLogger(f"mock-pulumi-{id(result)}")
         logger.propagate = False
-        logger.setLevel(logging.DEBUG)
+        logger.setLevel(logging.INFO)
         logger.addHandler(_Capture(result))
         monitor = _RecordingMonitor(mock or KongMocks(), result)
         pulumi.runtime.set_mocks(mock or KongMocks(), project=PROJECT, stack=stack, preview=preview, logger=logger, monitor=monitor)
@@ -196,4 +196,6 @@ def run(
             result.error = error
 
     contextvars.Context().run(go)
+    # Loggers live for the whole process; drop this run's, or every run's records would stay in memory.
+    logging.Logger.manager.loggerDict.pop(f"mock-pulumi-{id(result)}", None)
     return result
