@@ -122,3 +122,21 @@ def test_service_name_defaults_to_the_component_name() -> None:
     assert result.one("service").inputs["name"] == "orders"
     assert result.one("route").inputs["hosts"] == ["orders.example.com"]
     assert "paths" not in result.one("route").inputs
+
+
+def test_an_upstream_url_known_only_at_deploy_time_is_split_into_service_fields() -> None:
+    def program() -> None:
+        later = pulumi.Output.from_input("https://orders.internal:8443/v1")
+        ProtectedApi("orders", {"upstream_url": later, "route_paths": ["/orders"]})
+
+    result = run({}, program=program)
+    assert result.error is None
+    assert result.one("service").inputs == {"name": "orders", "protocol": "https", "host": "orders.internal", "port": 8443, "path": "/v1"}
+
+
+def test_a_secret_upstream_url_stays_secret() -> None:
+    def program() -> None:
+        ProtectedApi("orders", {"upstream_url": pulumi.Output.secret("https://orders.internal/v1"), "route_paths": ["/orders"]})
+
+    service = run({}, program=program).one("service")
+    assert service.is_secret("host") and service.is_secret("path")
