@@ -16,7 +16,6 @@ import yaml
 from components import issuer, key_discovery, protected_api, trust
 from components.errors import ConfigError, shown
 from components.jwt_settings import SETTINGS, JwtSettingsArgs, plugin_config
-from components.key_discovery import SigningKey
 from components.protected_api import ProtectedApiArgs
 from components.public_key import parse_public_key
 from components.trust import FronteggTrustArgs
@@ -77,7 +76,6 @@ class StackSettings:
 
     trust: FronteggTrustArgs
     api: ProtectedApiArgs
-    signing_key: SigningKey
 
 
 def _parse(key: Key, raw: str) -> Any:
@@ -159,7 +157,6 @@ def read(config: Mapping[str, str]) -> StackSettings:
             strip_path=strip,
             jwt=JwtSettingsArgs(**{s.kong_name: plugin[s.kong_name] for s in SETTINGS}),  # type: ignore[typeddict-item]
         ),
-        signing_key=signing_key,
     )
 
 
