@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
 
 from components import FronteggTrust, ProtectedApi  # noqa: E402
 from components.key_discovery import JWKS_PATH, KeyNames, discover, fetch_jwks  # noqa: E402
-from tests.mock_runtime import Run, run  # noqa: E402
+from testkit.mock_runtime import Run, run  # noqa: E402
 
 SIZES = (1, 10, 100, 500)
 RUNS = {1: 5, 10: 5, 100: 5, 500: 5}
@@ -152,7 +152,7 @@ def raw_program(n: int, workspace: str, *, nodes: bool = False) -> Program:
                 key=iss,
                 algorithm="RS256",
                 rsa_public_key=pem,
-                secret=pulumi.Output.secret(secret.result),
+                secret=secret.result.apply(pulumi.Output.secret),
                 opts=opts,
             )
             credentials.append(credential.id)

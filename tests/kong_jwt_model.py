@@ -20,7 +20,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from tests.mock_runtime import SECRET_SIG, Run
+from testkit.mock_runtime import SECRET_SIG, Run
 from tools.token_scenarios import MintedRequest
 
 # jwt_parser.lua's alg_verify table: any other alg (e.g. "none") fails decoding with "invalid alg".

@@ -8,8 +8,8 @@ import pytest
 
 from components.errors import ConfigError
 from components.stack_config import KEYS
+from testkit.mock_runtime import PROJECT, Run, cli_config, run
 from tests.keys import ec_key, private_pem, rsa_key, spki_pem
-from tests.mock_runtime import PROJECT, Run, cli_config, run
 
 WORKSPACE = "https://app-dev-example.frontegg.com"
 

@@ -10,8 +10,8 @@ import pulumi
 import pytest
 
 from components import ConfigError, FronteggTrust, ProtectedApi
+from testkit.mock_runtime import ROOT, cli_config, run
 from tests.keys import pkcs1_pem, rsa_key, spki_pem
-from tests.mock_runtime import ROOT, cli_config, run
 
 
 def readme_example(marker: str) -> Callable[[], None]:
@@ -110,7 +110,7 @@ def test_component_args_are_validated_before_any_resource_with_the_argument_name
 
 def test_component_jwt_overrides_use_kong_field_names() -> None:
     def program() -> None:
-        ProtectedApi("a", {"upstream_url": "http://a.internal", "route_paths": ["/a"], "jwt": {"claimsToVerify": ["exp"]}})
+        ProtectedApi("a", {"upstream_url": "http://a.internal", "route_paths": ["/a"], "jwt": {"claimsToVerify": ["exp"]}})  # type: ignore[typeddict-item]
 
     result = run({}, program=program)
     assert isinstance(result.error, ConfigError)

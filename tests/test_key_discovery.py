@@ -17,8 +17,8 @@ from components import FronteggTrust
 from components.errors import ConfigError
 from components.key_discovery import DEFAULT_POLICY, JWKS_PATH, FetchPolicy, KeyNames, discover
 from components.public_key import PublicKey
+from testkit.mock_runtime import cli_config, run
 from tests.keys import ec_key, rsa_key, spki_pem
-from tests.mock_runtime import cli_config, run
 
 FAST = FetchPolicy(connect_timeout=0.5, read_timeout=0.3, retries=2, backoff=0.0)
 NAMES = KeyNames("kong-frontegg-jwt:fronteggWorkspaceUrl", "kong-frontegg-jwt:fronteggPublicKey", "kong-frontegg-jwt:fronteggKeyId")

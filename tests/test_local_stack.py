@@ -11,7 +11,7 @@ import yaml
 
 from components import stack_config
 from components.errors import ConfigError
-from tests.mock_runtime import PROJECT, cli_config, run
+from testkit.mock_runtime import PROJECT, cli_config, run
 from tools import local_stack
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import runpy
 import sys
@@ -13,7 +14,6 @@ from typing import Any
 import pulumi
 import pulumi_kong as kong
 import pytest
-from mock_runtime import KONG, ROOT, Registration, cli_config, run
 from pulumi_policy import (
     PolicyCustomTimeouts,
     PolicyResource,
@@ -21,6 +21,7 @@ from pulumi_policy import (
     ResourceValidationArgs,
     ResourceValidationPolicy,
     StackValidationArgs,
+    StackValidationPolicy,
 )
 from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
@@ -29,6 +30,7 @@ from components import FronteggTrust, ProtectedApi, issuer, stack_config
 from components.errors import ConfigError
 from components.jwt_settings import plugin_config, plugin_config_json
 from policy import kong_jwt_rules as rules
+from testkit.mock_runtime import KONG, ROOT, Registration, cli_config, run
 
 CONFIG_FILE = ROOT / "policy" / "config.json"
 SECURE_CONFIG = plugin_config_json(plugin_config({}, "jwt"))
@@ -96,23 +98,34 @@ def evaluate(resources: list[PolicyResource], config: Mapping[str, Any] | None =
                 args = ResourceValidationArgs(r.resource_type, r.props, r.urn, r.name, r.opts, None, settings)
                 # An unknown value read in a preview becomes the server's advisory "can't run during preview" note.
                 with contextlib.suppress(UnknownValueError):
-                    policy.validate(args, lambda message, _urn=None, urn=r.urn: report(message, urn))
-        else:
+                    policy.validate(args, functools.partial(_report_to, report, r.urn))
+        elif isinstance(policy, StackValidationPolicy):
             policy.validate(StackValidationArgs(resources, settings), report)
     return found
+
+
+def _report_to(report: Any, urn: str, message: str, _urn: str | None = None) -> None:
+    report(message, urn)
+
+
+def _collect(found: list[str]) -> Any:
+    def report(message: str, urn: str | None = None) -> None:
+        found.append(message)
+
+    return report
 
 
 def check_credential(props: Mapping[str, Any]) -> list[str]:
     found: list[str] = []
     args = ResourceValidationArgs(KONG["credential"], unknown_checking_proxy(dict(props)), "urn:cred", "frontegg-cred", _opts(), None)
-    rules.validate_credential(args, lambda message, urn=None: found.append(message))
+    rules.validate_credential(args, _collect(found))
     return found
 
 
 def check_plugin(props: Mapping[str, Any], config: Mapping[str, Any] | None = None) -> list[str]:
     found: list[str] = []
     args = ResourceValidationArgs(KONG["plugin"], unknown_checking_proxy(dict(props)), "urn:plugin", "api-jwt", _opts(), None, config)
-    rules.validate_plugin(args, lambda message, urn=None: found.append(message))
+    rules.validate_plugin(args, _collect(found))
     return found
 
 
@@ -259,7 +272,7 @@ def _stack(*, plugin: dict[str, Any] | None = None, by: str = "dependency") -> l
 
 def route_violations(resources: list[PolicyResource], config: Mapping[str, Any] | None = None) -> list[str]:
     found: list[str] = []
-    rules.validate_routes(StackValidationArgs(resources, config or {}), lambda message, urn=None: found.append(message))
+    rules.validate_routes(StackValidationArgs(resources, config or {}), _collect(found))
     return found
 
 

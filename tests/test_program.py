@@ -9,7 +9,7 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 
 from components import stack_config
-from tests.mock_runtime import KONG, ROOT, cli_config, run
+from testkit.mock_runtime import KONG, ROOT, cli_config, run
 
 
 def test_dev_stack_declares_the_five_kong_entities_of_the_guide() -> None:

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from testkit.mock_runtime import PROJECT, Run, cli_config, run
 from tests.keys import rsa_key, spki_pem
 from tests.kong_jwt_model import KongJwtPlugin, Verdict
-from tests.mock_runtime import PROJECT, Run, cli_config, run
 from tools.token_scenarios import Scenario, load_scenarios, mint
 
 NOW = 1_750_000_000

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pulumi
 from pulumi.runtime.config import is_config_secret
 
-from tests.mock_runtime import PROJECT, Run, cli_config, run
+from testkit.mock_runtime import PROJECT, Run, cli_config, run
 
 ADMIN_TOKEN = "kong-admin-token-3f9a7c1e5b2d4f60"
 ADMIN_TOKEN_KEY = "kong:kongAdminToken"

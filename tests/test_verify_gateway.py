@@ -18,9 +18,9 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from components.public_key import PublicKey
+from testkit.mock_runtime import PROJECT, cli_config, run
 from tests.keys import private_pem, rsa_key
 from tests.kong_jwt_model import KongJwtPlugin
-from tests.mock_runtime import PROJECT, cli_config, run
 from tools import local_stack, token_scenarios, verify_gateway
 
 ISSUER = "https://app-abc123.frontegg.com"

@@ -1,8 +1,15 @@
-"""Run the real program (or any program function) under Pulumi's mock runtime and record what it declares."""
+"""Run the real program (or any program function) under Pulumi's mock runtime and record what it declares.
+
+This module is the only place that touches private parts of the Pulumi Python SDK (`SDK_PRIVATE` below, checked
+against pulumi 3.272.0). `check_sdk()` runs on import and names whatever moved, so an SDK upgrade fails here, clearly,
+instead of somewhere deep inside a test.
+"""
 
 from __future__ import annotations
 
 import contextvars
+import importlib
+import importlib.metadata
 import json
 import logging
 import runpy
@@ -15,15 +22,58 @@ import pulumi
 import yaml
 from google.protobuf import json_format
 from pulumi.runtime import mocks, rpc
-from pulumi.runtime.settings import get_root_resource
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
 
 ROOT = Path(__file__).resolve().parent.parent
 MAIN = ROOT / "__main__.py"
 PROJECT = "kong-frontegg-jwt"
-SECRET_SIG = rpc._special_sig_key
-SECRET_VALUE = rpc._special_secret_sig
+
+SDK_CHECKED = "3.272.0"
+"""The pulumi version the private names below were read from."""
+SDK_PRIVATE = (
+    ("pulumi.runtime.rpc", "_special_sig_key"),
+    ("pulumi.runtime.rpc", "_special_secret_sig"),
+    ("pulumi.runtime.sync_await", "_sync_await"),
+    ("pulumi.runtime.stack", "run_pulumi_func"),
+    ("pulumi.runtime.settings", "get_root_resource"),
+    ("pulumi.runtime.stack", "Stack._finish"),
+    ("pulumi.runtime.mocks", "MockMonitor.RegisterResource"),
+    ("pulumi.runtime.mocks", "MockMonitor.RegisterResourceOutputs"),
+)
+"""(module, attribute) pairs the harness uses that are not part of the SDK's public API."""
+
+
+class SdkChangedError(RuntimeError):
+    """The Pulumi SDK no longer has a private name the harness relies on."""
+
+
+def _resolve(module: str, attribute: str) -> Any:
+    value: Any = importlib.import_module(module)
+    for part in attribute.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def check_sdk() -> None:
+    """Raise SdkChangedError naming every private SDK name that is gone."""
+    missing = []
+    for module, attribute in SDK_PRIVATE:
+        try:
+            _resolve(module, attribute)
+        except (ImportError, AttributeError):
+            missing.append(f"{module}.{attribute}")
+    if missing:
+        raise SdkChangedError(
+            f"pulumi {importlib.metadata.version('pulumi')} no longer has {', '.join(missing)}, "
+            f"which testkit/mock_runtime.py uses (checked against pulumi {SDK_CHECKED}); update the harness for this SDK"
+        )
+
+
+check_sdk()
+SECRET_SIG: str = _resolve("pulumi.runtime.rpc", "_special_sig_key")
+SECRET_VALUE: str = _resolve("pulumi.runtime.rpc", "_special_secret_sig")
+_sync_await = _resolve("pulumi.runtime.sync_await", "_sync_await")
+_run_pulumi_func = _resolve("pulumi.runtime.stack", "run_pulumi_func")
+_get_root_resource = _resolve("pulumi.runtime.settings", "get_root_resource")
 
 KONG = {
     "service": "kong:index/service:Service",
@@ -125,7 +175,7 @@ class _RecordingMonitor(mocks.MockMonitor):
         self.run = run
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
-        response = super().RegisterResource(request)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
             self.run.resources.append(
                 Registration(
@@ -146,7 +196,7 @@ class _RecordingMonitor(mocks.MockMonitor):
         if request.urn.split("::")[2] == "pulumi:pulumi:Stack":
             self.run.raw_outputs = json_format.MessageToDict(request.outputs)
             self.run.outputs = rpc.deserialize_properties(request.outputs)
-        return super().RegisterResourceOutputs(request)
+        return super().RegisterResourceOutputs(request)  # type: ignore[no-untyped-call]
 
 
 class _Capture(logging.Handler):
@@ -186,12 +236,12 @@ def run(
         def body() -> None:
             program_body()
             # set_mocks finishes the root stack before the program runs; register its exports again, as the CLI does after it.
-            stack = get_root_resource()
-            stack._outputs_registered = False  # type: ignore[union-attr]
-            stack._finish()  # type: ignore[union-attr]
+            stack = _get_root_resource()
+            stack._outputs_registered = False
+            stack._finish()
 
         try:
-            _sync_await(run_pulumi_func(body))
+            _sync_await(_run_pulumi_func(body))
         except Exception as error:
             result.error = error
 
