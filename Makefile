@@ -34,7 +34,9 @@ actionlint: $(STAMP) ## Lint .github/workflows with actionlint
 pulumi-yaml: $(STAMP) ## Regenerate Pulumi.yaml's config block from components/stack_config.py
 	$(PY) -m components.stack_config > Pulumi.yaml
 
-preview: $(STAMP) ## pulumi preview on the selected stack (needs the Pulumi CLI)
+preview: $(STAMP) ## pulumi preview on the selected stack (names what is missing: the Pulumi CLI, a selected stack)
+	@command -v pulumi >/dev/null || { printf '%s\n' 'Missing prerequisites:' '  - the Pulumi CLI: https://www.pulumi.com/docs/iac/download-install/' '  - then a selected stack: `pulumi login` (or set PULUMI_BACKEND_URL), then `pulumi stack select <name>`'; exit 1; } >&2
+	@why=$$(pulumi stack --show-name --non-interactive 2>&1 >/dev/null) || { printf '%s\n' 'Missing prerequisites:' "  - a selected stack (pulumi: $$why)" '    `pulumi login` (or set PULUMI_BACKEND_URL), then `pulumi stack select <name>`; `pulumi stack ls` lists them'; exit 1; } >&2
 	pulumi preview
 
 up: $(STAMP) ## Local Kong in Docker + `pulumi up` on the local stack + the gateway verifier
@@ -43,8 +45,8 @@ up: $(STAMP) ## Local Kong in Docker + `pulumi up` on the local stack + the gate
 down: ## Destroy the local stack and stop the containers
 	bash scripts/down.sh
 
-e2e: $(STAMP) ## End-to-end suite: the real engine against a live Kong (skips, naming what is missing)
-	$(PY) -m pytest -q -m e2e tests/e2e
+e2e: $(STAMP) ## End-to-end suite: the real engine against a live Kong (fails, naming what is missing)
+	bash scripts/e2e.sh
 
 bench: $(STAMP) ## Benchmark the component's cost as the number of protected APIs grows
 	$(PY) benchmarks/component_cost.py

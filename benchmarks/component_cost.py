@@ -31,7 +31,8 @@ import pulumi_random as random  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
 
 from components import FronteggTrust, ProtectedApi  # noqa: E402
-from components.key_discovery import JWKS_PATH, KeyNames, discover, fetch_jwks  # noqa: E402
+from components.jwks import JWKS_PATH, fetch_jwks  # noqa: E402
+from components.key_discovery import discover  # noqa: E402
 from testkit.mock_runtime import Run, run  # noqa: E402
 
 SIZES = (1, 10, 100, 500)
@@ -140,7 +141,7 @@ def raw_program(n: int, workspace: str, *, nodes: bool = False) -> Program:
         return node, pulumi.ResourceOptions(parent=node) if node else None
 
     def program() -> None:
-        pem = discover(workspace, None, KeyNames("workspace_url", "public_key_pem", "key_id")).public_key.pem
+        pem = discover(workspace, None, lambda name: name).public_key.pem
         trust, opts = under("FronteggTrust", "frontegg")
         consumer = kong.Consumer("frontegg-consumer", username="frontegg", opts=opts)
         credentials = []

@@ -1,8 +1,25 @@
-"""Kong + Frontegg JWT: the reusable parts (trust, protected API) and the one error type."""
+"""Kong + Frontegg JWT: Pulumi components that let only requests with a valid Frontegg token through Kong.
 
-from components.errors import ConfigError
-from components.jwt_settings import JwtSettingsArgs
-from components.protected_api import ProtectedApi, ProtectedApiArgs
-from components.trust import FronteggTrust, FronteggTrustArgs
+Installed as `kong_frontegg_jwt`; in this repository the sources are the `components` package.
+"""
 
-__all__ = ["ConfigError", "FronteggTrust", "FronteggTrustArgs", "JwtSettingsArgs", "ProtectedApi", "ProtectedApiArgs"]
+from .cors_settings import CorsSettings
+from .errors import ConfigError
+from .jwt_settings import JwtSettings
+from .key_discovery import KeyCheck
+from .protected_api import ProtectedApi, ProtectedApiArgs
+from .trust import FronteggTrust, FronteggTrustArgs
+
+__version__ = "0.2.0"
+
+__all__ = [
+    "ConfigError",
+    "CorsSettings",
+    "FronteggTrust",
+    "FronteggTrustArgs",
+    "JwtSettings",
+    "KeyCheck",
+    "ProtectedApi",
+    "ProtectedApiArgs",
+    "__version__",
+]

@@ -1,148 +1,193 @@
-"""The protected API: a Kong service, its route, and the jwt plugin on that route."""
+"""The protected API: a Kong service, the jwt plugin (and optionally cors) on that service, and its route."""
 
-from __future__ import annotations
-
-import re
 from collections.abc import Sequence
-from operator import itemgetter
+from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_kong as kong
 
-from components import issuer
-from components.errors import ConfigError, shown
-from components.inputs import checked, known
-from components.jwt_settings import JwtSettingsArgs, plugin_config, plugin_config_json, weakening_warnings
+from . import cors_settings, jwt_settings, routing, urls
+from .cors_settings import CorsSettings
+from .errors import ConfigError
+from .jwt_settings import JwtSettings
+from .plugin_json import plugin_json
+from .schema import Field, Schema, flag
 
 ROUTE_PROTOCOLS = ["http", "https"]
-_METHOD = re.compile(r"^[A-Z]+$")
-_SERVICE_NAME = re.compile(r"^[A-Za-z0-9._~-]+$")
+TYPE = "kong-frontegg-jwt:index:ProtectedApi"
 
 
 class ProtectedApiArgs(TypedDict):
     """An upstream API exposed through Kong that only admits requests with a trusted JWT."""
 
     upstream_url: pulumi.Input[str]
-    """Backend URL, e.g. https://api.internal:8443/v1; becomes the service's protocol, host, port and path."""
-    service_name: NotRequired[pulumi.Input[str]]
-    """Kong service name; the route is named `<service_name>-route`. Defaults to the component's name."""
-    route_paths: NotRequired[pulumi.Input[Sequence[pulumi.Input[str]]]]
-    """Path prefixes the route matches, each starting with `/`."""
-    route_hosts: NotRequired[pulumi.Input[Sequence[pulumi.Input[str]]]]
-    """Host names the route matches (a leading or trailing `*` wildcard is allowed)."""
-    route_methods: NotRequired[pulumi.Input[Sequence[pulumi.Input[str]]]]
-    """HTTP methods the route matches."""
-    strip_path: NotRequired[pulumi.Input[bool]]
+    """Backend URL, e.g. https://api.internal:8443/v1: the service's protocol, host, port and path (no credentials, query or fragment)."""
+    service_name: NotRequired[str]
+    """Kong service name (letters, digits, . _ ~ -); the route gets this name plus "-route". Default: the component's name."""
+    route_paths: NotRequired[Sequence[str]]
+    """Path prefixes the route matches, each starting with / (normalised, as Kong requires), or ~/ and a regex."""
+    route_hosts: NotRequired[Sequence[str]]
+    """Host names the route matches (a * wildcard as the first or last label is allowed)."""
+    route_methods: NotRequired[Sequence[str]]
+    """HTTP methods the route matches. At least one of paths, hosts and methods is needed."""
+    strip_path: NotRequired[bool]
     """Whether the matched path prefix is removed before proxying; default true."""
-    jwt: NotRequired[pulumi.Input[JwtSettingsArgs]]
-    """Overrides of the jwt plugin's settings; the defaults are secure."""
+    jwt: NotRequired[JwtSettings]
+    """Overrides of the jwt plugin's settings; the defaults are the secure ones."""
+    cors: NotRequired[CorsSettings]
+    """CORS for browser apps: Kong's cors plugin answers their preflights before the token check. Default: none."""
 
 
-def service_name(value: object, key: str) -> str:
-    """A Kong service name: letters, digits and . _ ~ - only."""
-    if not isinstance(value, str) or not _SERVICE_NAME.match(value):
-        raise ConfigError(key, shown(value), "expected a name of letters, digits, '.', '_', '~' or '-'", 'set it like "orders-api"')
-    return value
+API_SCHEMA = Schema(
+    "ProtectedApi argument",
+    (
+        Field("upstream_url", urls.upstream, deploy_time=True),
+        Field("service_name", routing.kong_name, None),
+        Field("route_paths", routing.route_paths, []),
+        Field("route_hosts", routing.route_hosts, []),
+        Field("route_methods", routing.route_methods, []),
+        Field("strip_path", flag, True),
+        Field("jwt", jwt_settings.jwt_settings, {}),
+        Field("cors", cors_settings.cors_settings, None),
+    ),
+)
 
 
-def _string_list(value: object, key: str, example: str) -> list[str]:
-    if isinstance(value, str) or not isinstance(value, Sequence) or not all(isinstance(item, str) for item in value):
-        raise ConfigError(key, shown(value), "expected a list of strings", f"set it like {example}")
-    if len(set(value)) != len(value):
-        raise ConfigError(key, shown(list(value)), "an entry is listed twice", "list each entry once")
-    return list(value)
+@dataclass(frozen=True)
+class ApiSettings:
+    """A protected API's arguments, checked and with defaults filled in."""
+
+    upstream: urls.Upstream | pulumi.Output[urls.Upstream]
+    service_name: str | None
+    route_paths: list[str]
+    route_hosts: list[str]
+    route_methods: list[str]
+    strip_path: bool
+    jwt: dict[str, Any]
+    cors: dict[str, Any] | None
+
+    def warnings(self) -> list[str]:
+        """What in these settings weakens protection, said once per preview."""
+        cors = cors_settings.warnings(self.cors) if self.cors else []
+        return jwt_settings.warnings(self.jwt) + cors
 
 
-def route_paths(value: object, key: str) -> list[str]:
-    """Route paths: each an absolute path prefix."""
-    paths = _string_list(value, key, '["/orders"]')
-    for path in paths:
-        if not path.startswith("/") or any(c.isspace() for c in path):
-            raise ConfigError(key, shown(paths), f"{path!r} does not start with '/' or contains spaces", 'use paths like "/orders"')
-    return paths
+def api_settings(args: object) -> ApiSettings:
+    """Check a protected API's arguments: every problem is a ConfigError naming the argument as the caller wrote it."""
+    values: dict[str, Any] = API_SCHEMA.normalise(args)
+    if not (values["route_paths"] or values["route_hosts"] or values["route_methods"]):
+        key = API_SCHEMA.key("route_paths")
+        raise ConfigError(
+            key,
+            "no paths, hosts or methods",
+            "a route needs at least one matcher (Kong refuses it otherwise)",
+            f'set {key}, e.g. ["/orders"]',
+        )
+    return ApiSettings(
+        values["upstream_url"],
+        values["service_name"],
+        values["route_paths"],
+        values["route_hosts"],
+        values["route_methods"],
+        values["strip_path"],
+        jwt_settings.plugin_config(values["jwt"]),
+        cors_settings.plugin_config(values["cors"]) if values["cors"] else None,
+    )
 
 
-def route_hosts(value: object, key: str) -> list[str]:
-    """Route hosts: DNS names, lower-cased, with an optional wildcard at one end."""
-    hosts = [host.lower() for host in _string_list(value, key, '["api.example.com"]')]
-    for host in hosts:
-        # Kong allows one wildcard, as the first or the last label.
-        bare = host.removeprefix("*.") if host.startswith("*.") else host.removesuffix(".*")
-        if not issuer.is_host_name(bare):
-            raise ConfigError(key, shown(hosts), f"{host!r} is not a host name", 'use names like "api.example.com" or "*.example.com"')
-    return hosts
-
-
-def route_methods(value: object, key: str) -> list[str]:
-    """Route methods: HTTP method tokens, upper-cased."""
-    methods = [method.upper() for method in _string_list(value, key, '["GET", "POST"]')]
-    for method in methods:
-        if not _METHOD.match(method):
-            raise ConfigError(key, shown(methods), f"{method!r} is not an HTTP method", 'use methods like "GET"')
-    return methods
-
-
-def strip_path(value: object, key: str) -> bool:
-    """Whether to strip the matched prefix."""
-    if not isinstance(value, bool):
-        raise ConfigError(key, shown(value), "expected true or false", "set true or false (no quotes)")
-    return value
-
-
-def route_matchers(paths: list[str], hosts: list[str], methods: list[str], key: str) -> None:
-    """Kong needs at least one matcher, or the route would be refused."""
-    if not (paths or hosts or methods):
-        raise ConfigError(key, "no paths, hosts or methods", "a route needs at least one matcher", 'set routePaths, e.g. ["/test"]')
+def _service_fields(upstream: urls.Upstream | pulumi.Output[urls.Upstream]) -> dict[str, Any]:
+    if isinstance(upstream, urls.Upstream):
+        # tls_verify only for https: Kong refuses it on other protocols (kong/db/schema/entities/services.lua:60-63).
+        return {
+            "protocol": upstream.protocol,
+            "host": upstream.host,
+            "port": upstream.port,
+            "path": upstream.path,
+            "tls_verify": upstream.protocol == "https" or None,
+        }
+    return {
+        "protocol": upstream.apply(lambda u: u.protocol),
+        "host": upstream.apply(lambda u: u.host),
+        "port": upstream.apply(lambda u: u.port),
+        "path": upstream.apply(lambda u: u.path),
+        "tls_verify": upstream.apply(lambda u: u.protocol == "https" or None),
+    }
 
 
 class ProtectedApi(pulumi.ComponentResource):
-    """Kong service + route + jwt plugin on the route; pair it with a FronteggTrust on the same Kong."""
+    """A Kong service whose every route needs a trusted JWT: the jwt plugin sits on the service; pair it with a FronteggTrust."""
 
     service_id: pulumi.Output[str]
+    """The Kong service's id."""
     route_id: pulumi.Output[str]
+    """The Kong route's id."""
     plugin_id: pulumi.Output[str]
+    """The jwt plugin's id."""
+    cors_plugin_id: pulumi.Output[str]
+    """The cors plugin's id; empty without cors."""
 
     def __init__(self, name: str, args: ProtectedApiArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        upstream = checked(args["upstream_url"], "upstream_url", issuer.upstream)
-        service = service_name(known(args.get("service_name", name), "service_name"), "service_name")
-        paths = route_paths(known(args.get("route_paths", []), "route_paths"), "route_paths")
-        hosts = route_hosts(known(args.get("route_hosts", []), "route_hosts"), "route_hosts")
-        methods = route_methods(known(args.get("route_methods", []), "route_methods"), "route_methods")
-        route_matchers(paths, hosts, methods, "route_paths")
-        strip = strip_path(known(args.get("strip_path", True), "strip_path"), "strip_path")
-        config: dict[str, Any] = plugin_config(known(args.get("jwt", {}), "jwt"), "jwt", spelling="python")
-        super().__init__("kong-frontegg-jwt:index:ProtectedApi", name, None, opts)
-        for warning in weakening_warnings(config):
+        settings = api_settings(args)
+        service_name = settings.service_name or routing.kong_name(name, "name")
+        super().__init__(TYPE, name, None, opts)
+        for warning in settings.warnings():
             pulumi.log.warn(warning, resource=self)
-        child = pulumi.ResourceOptions(parent=self)
 
-        # A URL known now (the usual case) gives plain fields; splitting an Output costs four more Outputs per API.
-        protocol, host, port, path = upstream if isinstance(upstream, tuple) else (upstream.apply(itemgetter(i)) for i in range(4))
-        kong_service = kong.Service(f"{name}-service", name=service, protocol=protocol, host=host, port=port, path=path, opts=child)
+        # The service is replaced when its protocol changes: Kong keeps tls_verify on a PATCH that leaves it out and
+        # then refuses it for http. Its route and plugins are replaced with it (replace_on_changes serviceId).
+        service = kong.Service(
+            f"{name}-service",
+            name=service_name,
+            **_service_fields(settings.upstream),
+            opts=pulumi.ResourceOptions(parent=self, replace_on_changes=["protocol"], delete_before_replace=True),
+        )
+        with_service = pulumi.ResourceOptions(parent=self, replace_on_changes=["serviceId"], delete_before_replace=True)
+        # On the service, not the route: Kong runs it for every route of the service, so a route can never exist
+        # without it, and strict matching makes a change made outside Pulumi (anonymous!) show in the next preview.
+        jwt = kong.Plugin(
+            f"{name}-jwt",
+            name="jwt",  # without it the SDK auto-names the plugin and Kong refuses it as unknown
+            service_id=service.id,
+            config_json=plugin_json(settings.jwt),
+            enabled=True,
+            strict_match=True,
+            opts=with_service,
+        )
+        plugins = [jwt]
+        if settings.cors is not None:
+            plugins.append(
+                kong.Plugin(
+                    f"{name}-cors",
+                    name="cors",
+                    service_id=service.id,
+                    config_json=plugin_json(settings.cors),
+                    enabled=True,
+                    strict_match=True,
+                    opts=with_service,
+                )
+            )
+        # Created after the plugins and deleted before them: no moment with a route and no token check.
+        # Replaced when a matcher changes: the provider leaves empty lists out of its PATCH and Kong merges, so
+        # removing the last host, method or path would otherwise never reach Kong (route names are unique: delete first).
         route = kong.Route(
             f"{name}-route",
-            name=f"{service}-route",
-            service_id=kong_service.id,
+            name=f"{service_name}-route",
+            service_id=service.id,
             protocols=ROUTE_PROTOCOLS,
-            paths=paths or None,
-            hosts=hosts or None,
-            methods=methods or None,
-            strip_path=strip,
-            opts=child,
-        )
-        # The plugin can only attach to an existing route, so on the first `up` the route is open for the moment
-        # until this plugin is created; afterwards the plugin is only updated in place (only `name` would replace it).
-        plugin = kong.Plugin(
-            f"{name}-jwt",
-            name="jwt",  # without it the SDK auto-names the plugin and Kong rejects it as unknown
-            route_id=route.id,
-            config_json=plugin_config_json(config),
-            enabled=True,
-            opts=child,
+            paths=settings.route_paths or None,
+            hosts=settings.route_hosts or None,
+            methods=settings.route_methods or None,
+            strip_path=settings.strip_path,
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=plugins, replace_on_changes=["hosts", "methods", "paths", "serviceId"], delete_before_replace=True
+            ),
         )
 
-        self.service_id = kong_service.id
+        self.service_id = service.id
         self.route_id = route.id
-        self.plugin_id = plugin.id
-        self.register_outputs({"service_id": self.service_id, "route_id": self.route_id, "plugin_id": self.plugin_id})
+        self.plugin_id = jwt.id
+        self.cors_plugin_id = plugins[1].id if len(plugins) > 1 else pulumi.Output.from_input("")
+        self.register_outputs(
+            {"service_id": self.service_id, "route_id": self.route_id, "plugin_id": self.plugin_id, "cors_plugin_id": self.cors_plugin_id}
+        )

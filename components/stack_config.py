@@ -1,197 +1,221 @@
-"""Stack config: every key the program reads, its type, default and rule, in one table.
-
-`python -m components.stack_config` prints the Pulumi.yaml generated from this table; a test keeps them equal.
-"""
-
-from __future__ import annotations
+"""Reading stack config: every key checked before anything is declared, secrets kept secret, args for the components."""
 
 import difflib
 import json
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, cast
 
-import yaml
+import pulumi
 
-from components import issuer, key_discovery, protected_api, trust
-from components.errors import ConfigError, shown
-from components.jwt_settings import SETTINGS, JwtSettingsArgs, plugin_config
-from components.protected_api import ProtectedApiArgs
-from components.public_key import parse_public_key
-from components.trust import FronteggTrustArgs
+from .cors_settings import CORS_SCHEMA
+from .errors import ConfigError, describe
+from .jwt_settings import JWT_SCHEMA
+from .protected_api import ProtectedApiArgs
+from .schema import Schema, Spelling, calling_as, collecting
+from .stack_schema import ENTRY_SCHEMA, KEYS, NAMESPACE, SINGLE_API_KEYS, STACK_SCHEMA, config_name
+from .trust import FronteggTrustArgs
 
-PROJECT = "kong-frontegg-jwt"
-ConfigType = Literal["string", "boolean", "integer", "array", "object"]
-
-
-@dataclass(frozen=True)
-class Key:
-    """One stack config key of the project namespace."""
-
-    name: str
-    type: ConfigType
-    description: str
-    default: Any = None
-    """None means required (Pulumi's CLI refuses to run without it)."""
-
-    @property
-    def full_name(self) -> str:
-        return f"{PROJECT}:{self.name}"
-
-
-KEYS: tuple[Key, ...] = (
-    Key("fronteggWorkspaceUrl", "string", "Frontegg workspace URL, e.g. https://app-abc123.frontegg.com (https; http only for loopback)."),
-    Key(
-        "fronteggPublicKey",
-        "string",
-        "RSA public key to pin, PEM (SPKI or PKCS#1); empty fetches it from <workspace>/.well-known/jwks.json.",
-        "",
-    ),
-    Key("fronteggKeyId", "string", "kid of the signing key to use when the workspace publishes several; empty for the only one.", ""),
-    Key(
-        "fronteggKeyCheck",
-        "string",
-        "With a pinned key, compare it with the published keys: warn (default), fail (for drift checks) or off.",
-        "warn",
-    ),
-    Key("issuers", "array", "Exact `iss` values to trust, no trailing slash; empty means the workspace URL.", []),
-    Key("upstreamUrl", "string", "Backend URL the route proxies to (http or https, optional port and path).", "http://httpbin.org"),
-    Key("serviceName", "string", "Kong service name; the route is named <serviceName>-route.", "my-cool-service"),
-    Key("routePaths", "array", "Path prefixes the route matches, each starting with /.", ["/test"]),
-    Key("routeHosts", "array", "Host names the route matches.", []),
-    Key("routeMethods", "array", "HTTP methods the route matches.", []),
-    Key("stripPath", "boolean", "Strip the matched path prefix before proxying.", True),
-    Key("consumerUsername", "string", "Kong consumer that stands for the Frontegg workspace.", trust.DEFAULT_CONSUMER_USERNAME),
-    # Pulumi's project schema has no object type, so this key stays out of Pulumi.yaml's config block.
-    Key("jwt", "object", "JWT plugin overrides: " + ", ".join(s.config_name for s in SETTINGS) + ".", {}),
-)
-_BY_NAME = {key.name: key for key in KEYS}
-
-_EXAMPLES = {"array": '["value"]', "boolean": "true", "integer": "3600", "object": '{"maximumExpiration": 3600}'}
+SINGLE_API_NAME = "api"
+"""The component name of the one API of the single-API form (it is part of every resource's URN: never change it)."""
+_DEPLOY_TIME = {"upstreamUrl", "fronteggPublicKey"}
+"""Keys whose values may stay secret all the way into Kong: the components take them as Inputs."""
 
 
 @dataclass(frozen=True)
 class StackSettings:
-    """Validated, normalised stack config, ready to become component args."""
+    """The stack's config as component args: one trust, and the protected APIs by component name."""
 
     trust: FronteggTrustArgs
-    api: ProtectedApiArgs
+    apis: dict[str, ProtectedApiArgs]
+    single: bool = True
+    """Set with upstreamUrl and friends (one API), not with `apis`."""
+    secret_keys: frozenset[str] = field(default_factory=frozenset)
 
 
-def _parse(key: Key, raw: str) -> Any:
-    if key.type == "string":
-        return raw
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError:
-        raise ConfigError(key.full_name, shown(raw), f"expected {key.type} (JSON)", f"set it like {_EXAMPLES[key.type]}") from None
-    expected: dict[str, Callable[[Any], bool]] = {
-        "array": lambda v: isinstance(v, list),
-        "boolean": lambda v: isinstance(v, bool),
-        "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
-        "object": lambda v: isinstance(v, dict),
-    }
-    if not expected[key.type](value):
-        raise ConfigError(key.full_name, shown(value), f"expected {key.type}", f"set it like {_EXAMPLES[key.type]}")
-    return value
+@contextmanager
+def as_configured() -> Iterator[None]:
+    """Within this block, components name their arguments as stack config does (kong-frontegg-jwt:fronteggKeyId)."""
+    with calling_as(Spelling.CONFIG, f"{NAMESPACE}:"):
+        yield
 
 
-def _check_unknown(present: Mapping[str, Any]) -> None:
-    for full_name in sorted(present):
-        namespace, _, name = full_name.partition(":")
-        if namespace == PROJECT and name not in _BY_NAME:
-            close = difflib.get_close_matches(name, list(_BY_NAME), n=1)
-            fix = f"did you mean {PROJECT}:{close[0]}?" if close else f"use one of {sorted(_BY_NAME)}"
+def current() -> tuple[dict[str, str], frozenset[str]]:
+    """The config the Pulumi engine handed this run, and which of its keys are secrets."""
+    # Checked against pulumi 3.272: the SDK has no public way to list config keys, and the unknown-key check needs them
+    # all. `pulumi.runtime.config.CONFIG` holds them (tests/test_stack_config.py fails if that changes).
+    from pulumi.runtime.config import CONFIG
+
+    config = {key: value for key, value in CONFIG.get().items() if isinstance(value, str)}
+    return config, frozenset(key for key in config if pulumi.runtime.is_config_secret(key))
+
+
+def _full(name: str) -> str:
+    return f"{NAMESPACE}:{name}"
+
+
+def _check_namespaces(config: Mapping[str, str]) -> None:
+    for full in sorted(config):
+        namespace, _, name = full.partition(":")
+        if namespace != NAMESPACE and difflib.SequenceMatcher(None, namespace, NAMESPACE).ratio() >= 0.85:
             raise ConfigError(
-                full_name, "a key this program does not read", "unknown config key (a typo would silently fall back to a default)", fix
+                full, "a key of another namespace", f"the namespace {namespace!r} is not this project's", f"did you mean {_full(name)}?"
             )
 
 
-def read(config: Mapping[str, str]) -> StackSettings:
-    """Validate every key (nothing is declared before this returns) and build the components' args."""
-    _check_unknown(config)
-    values: dict[str, Any] = {}
-    for key in KEYS:
-        raw = config.get(key.full_name)
-        if raw is None:
-            if key.default is None:
-                raise ConfigError(key.full_name, "nothing", "this key is required", f"pulumi config set {key.name} <value>")
-            values[key.name] = key.default
-        else:
-            values[key.name] = _parse(key, raw)
-
-    def name(key: str) -> str:
-        return _BY_NAME[key].full_name
-
-    workspace = issuer.workspace_url(values["fronteggWorkspaceUrl"], name("fronteggWorkspaceUrl"))
-    issuers = issuer.issuers(values["issuers"] or [workspace], name("issuers"))
-    issuer.upstream(values["upstreamUrl"], name("upstreamUrl"))
-    service = protected_api.service_name(values["serviceName"], name("serviceName"))
-    paths = protected_api.route_paths(values["routePaths"], name("routePaths"))
-    hosts = protected_api.route_hosts(values["routeHosts"], name("routeHosts"))
-    methods = protected_api.route_methods(values["routeMethods"], name("routeMethods"))
-    protected_api.route_matchers(paths, hosts, methods, name("routePaths"))
-    strip = protected_api.strip_path(values["stripPath"], name("stripPath"))
-    username = trust.consumer_username(values["consumerUsername"], name("consumerUsername"))
-    plugin = plugin_config(values["jwt"], name("jwt"), spelling="config")
-    names = key_discovery.KeyNames(name("fronteggWorkspaceUrl"), name("fronteggPublicKey"), name("fronteggKeyId"))
-    kid = key_discovery.key_id(values["fronteggKeyId"], names.key_id)
-    check = key_discovery.key_check(values["fronteggKeyCheck"], name("fronteggKeyCheck"))
-    # The network comes last, so a config mistake is reported at once rather than after a fetch.
-    if isinstance(values["fronteggPublicKey"], str) and not values["fronteggPublicKey"].strip():
-        signing_key = key_discovery.discover(workspace, kid, names)
-    else:
-        pinned = parse_public_key(values["fronteggPublicKey"], names.public_key)
-        signing_key = key_discovery.check_pinned(pinned, kid, workspace, check, names)
-
-    return StackSettings(
-        trust=FronteggTrustArgs(
-            issuers=list(issuers), public_key_pem=signing_key.public_key.pem, key_id=signing_key.kid or "", consumer_username=username
-        ),
-        api=ProtectedApiArgs(
-            upstream_url=values["upstreamUrl"],
-            service_name=service,
-            route_paths=paths,
-            route_hosts=hosts,
-            route_methods=methods,
-            strip_path=strip,
-            jwt=JwtSettingsArgs(**{s.kong_name: plugin[s.kong_name] for s in SETTINGS}),  # type: ignore[typeddict-item]
-        ),
-    )
-
-
-def current() -> dict[str, str]:
-    """The config the Pulumi engine handed this run, as `<namespace>:<key>` strings."""
-    # The SDK offers no public way to list config keys; the unknown-key check needs them all.
-    from pulumi.runtime.config import CONFIG
-
-    return {k: v for k, v in CONFIG.get().items() if isinstance(v, str)}
-
-
-def pulumi_yaml() -> str:
-    """Pulumi.yaml, with the config block generated from KEYS."""
-    block: dict[str, Any] = {}
-    for key in KEYS:
-        if key.type == "object":
+def _parse(config: Mapping[str, str], report: Callable[[ConfigError], None]) -> dict[str, Any]:
+    types = {config_name(key): key.type for key in KEYS}
+    parsed: dict[str, Any] = {}
+    for full, raw in config.items():
+        namespace, _, name = full.partition(":")
+        if namespace != NAMESPACE:
             continue
-        entry: dict[str, Any] = {"type": key.type, "description": key.description}
-        if key.type == "array":
-            entry["items"] = {"type": "string"}
-        if key.default is not None:
-            entry["default"] = key.default
-        block[key.name] = entry
-    project = {
-        "name": PROJECT,
-        "description": "Kong Gateway routes that only admit valid Frontegg-issued JWTs.",
-        "runtime": {"name": "python", "options": {"toolchain": "pip", "virtualenv": "venv"}},
-        "config": block,
-    }
-    header = (
-        "# Generated by `make pulumi-yaml` from components/stack_config.py: edit KEYS there, not here.\n"
-        "# `jwt` (an object of plugin overrides) is read too, but Pulumi's project schema cannot declare objects.\n"
-    )
-    return header + yaml.safe_dump(project, sort_keys=False, width=120)
+        if types.get(name, "string") == "string":
+            parsed[name] = raw
+            continue
+        try:
+            parsed[name] = json.loads(raw)
+        except (ValueError, RecursionError):
+            example = {"array": '["value"]', "boolean": "true", "integer": "3600", "object": '{"maximumExpiration": 3600}'}[types[name]]
+            report(ConfigError(full, describe(raw), f"expected {types[name]} (JSON)", f"set it like {example}"))
+    return parsed
 
 
-if __name__ == "__main__":
-    print(pulumi_yaml(), end="")
+def _python(schema: Schema, values: Mapping[str, Any]) -> dict[str, Any]:
+    by_camel = {field.spelled(Spelling.CAMEL): field.name for field in schema.fields}
+    return {by_camel.get(key, key): value for key, value in values.items()}
+
+
+def _api_args(values: Mapping[str, Any], secret: bool, names: Mapping[str, str]) -> ProtectedApiArgs:
+    """ProtectedApi args (Python names) from one API's config values (config names in `names`)."""
+    args: dict[str, Any] = {}
+    for python, key in names.items():
+        value = values.get(key)
+        if value is None:
+            continue
+        if python == "jwt":
+            value = _python(JWT_SCHEMA, value)
+        elif python == "cors":
+            value = _python(CORS_SCHEMA, value)
+        elif python == "upstream_url" and secret:
+            value = pulumi.Output.secret(value)
+        args[python] = value
+    return cast(ProtectedApiArgs, args)
+
+
+def _settings(config: Mapping[str, str], secret_keys: Collection[str], report: Callable[[ConfigError], None]) -> StackSettings | None:
+    """The settings, or None when a problem was reported (reporting raises, except when collecting every problem)."""
+    reported: list[ConfigError] = []
+
+    def problem(error: ConfigError) -> None:
+        reported.append(error)
+        report(error)
+
+    _check_namespaces(config)
+    parsed = _parse(config, problem)
+    normalised = STACK_SCHEMA.normalise(parsed, keys=Spelling.CONFIG, partial=True)
+    single = sorted(config_name(key) for key in SINGLE_API_KEYS if parsed.get(config_name(key)) is not None)
+    if parsed.get("apis") is not None and single:
+        problem(
+            ConfigError(
+                _full("apis"),
+                f"apis and {', '.join(single)}",
+                "the single-API keys and apis cannot be combined",
+                f"move {', '.join(single)} into an apis entry, or unset apis",
+            )
+        )
+    elif parsed.get("apis") is None:
+        if parsed.get("upstreamUrl") is None:
+            problem(
+                ConfigError(
+                    _full("upstreamUrl"),
+                    "nothing",
+                    "no API to protect",
+                    f"set {_full('upstreamUrl')} (one API) or {_full('apis')} (several)",
+                )
+            )
+        if parsed.get("serviceName") is None:
+            problem(
+                ConfigError(
+                    _full("serviceName"), "nothing", "the Kong service needs a name", f"set {_full('serviceName')}, e.g. orders-api"
+                )
+            )
+        if not any(parsed.get(name) for name in ("routePaths", "routeHosts", "routeMethods")):
+            key = _full("routePaths")
+            problem(
+                ConfigError(
+                    key, "nothing", "a route needs at least one of routePaths, routeHosts and routeMethods", f'set {key}, e.g. ["/orders"]'
+                )
+            )
+    elif normalised["apis"] is not None:
+        for index, entry in enumerate(normalised["apis"]):
+            if not (entry["route_paths"] or entry["route_hosts"] or entry["route_methods"]):
+                key = f"{_full('apis')}[{index}].routePaths"
+                problem(
+                    ConfigError(
+                        key,
+                        "nothing",
+                        "a route needs at least one of routePaths, routeHosts and routeMethods",
+                        f'set {key}, e.g. ["/orders"]',
+                    )
+                )
+
+    for full in sorted(secret_keys):
+        namespace, _, name = full.partition(":")
+        if namespace == NAMESPACE and name not in _DEPLOY_TIME | {"apis"}:
+            problem(
+                ConfigError(
+                    full,
+                    "a secret (not shown)",
+                    "this key names Kong entities or settings that every preview shows, so it cannot stay secret",
+                    f"set it without --secret (pulumi config set {name} <value>); if a secret was pasted here, rotate it",
+                )
+            )
+    if reported:
+        return None
+    return _args(parsed, normalised, frozenset(secret_keys))
+
+
+def _args(parsed: Mapping[str, Any], normalised: Mapping[str, Any], secret_keys: frozenset[str]) -> StackSettings:
+    trust: dict[str, Any] = {}
+    for key in KEYS:
+        name = config_name(key)
+        if key.feeds != "trust" or parsed.get(name) in (None, "", []):
+            continue
+        trust[key.field.name] = pulumi.Output.secret(parsed[name]) if _full(name) in secret_keys else parsed[name]
+    if normalised["apis"] is not None:
+        names = {field.name: field.spelled(Spelling.CONFIG) for field in ENTRY_SCHEMA.fields}
+        secret = _full("apis") in secret_keys
+        apis = {entry["service_name"]: _api_args(raw, secret, names) for entry, raw in zip(normalised["apis"], parsed["apis"], strict=True)}
+        return StackSettings(cast(FronteggTrustArgs, trust), apis, single=False, secret_keys=secret_keys)
+    names = {key.field.name: config_name(key) for key in SINGLE_API_KEYS}
+    api = _api_args(parsed, _full("upstreamUrl") in secret_keys, names)
+    return StackSettings(cast(FronteggTrustArgs, trust), {SINGLE_API_NAME: api}, single=True, secret_keys=secret_keys)
+
+
+def read(config: Mapping[str, str], secret_keys: Collection[str] = ()) -> StackSettings:
+    """Check every key (stopping at the first problem, before anything is declared) and build the components' args."""
+
+    def stop(error: ConfigError) -> None:
+        raise error
+
+    with as_configured():
+        settings = _settings(config, secret_keys, stop)
+    assert settings is not None  # every path to None reports, and reporting raises
+    return settings
+
+
+def read_current() -> StackSettings:
+    """read() on the config of this Pulumi run."""
+    return read(*current())
+
+
+def problems(config: Mapping[str, str], secret_keys: Collection[str] = ()) -> list[ConfigError]:
+    """Every problem in the config at once (for an offline check), each naming its key; [] when the config is good."""
+    with as_configured(), collecting() as found:
+        try:
+            _settings(config, secret_keys, found.append)
+        except ConfigError as error:
+            found.append(error)
+    return found

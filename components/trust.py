@@ -1,98 +1,154 @@
 """The Frontegg trust: one Kong consumer for the workspace and one RS256 credential per issuer."""
 
-from __future__ import annotations
-
 import re
 from collections.abc import Sequence
-from typing import NotRequired, TypedDict
+from dataclasses import dataclass
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_kong as kong
 import pulumi_random as random
 
-from components import issuer, key_discovery
-from components.errors import ConfigError, shown
-from components.inputs import checked, is_plain, known
-from components.public_key import PublicKey, parse_public_key
+from . import key_discovery, urls
+from .errors import ConfigError
+from .key_discovery import KeyCheck, SigningKey
+from .public_key import PublicKey, parse_public_key
+from .schema import Field, Schema, one_of, string_list, text
 
 DEFAULT_CONSUMER_USERNAME = "frontegg"
+TYPE = "kong-frontegg-jwt:index:FronteggTrust"
 
 
 class FronteggTrustArgs(TypedDict):
     """What Kong must know to accept a Frontegg workspace's tokens."""
 
-    issuers: pulumi.Input[Sequence[pulumi.Input[str]]]
-    """Exact `iss` values to trust, e.g. https://app-abc123.frontegg.com (no trailing slash); one credential each."""
+    workspace_url: NotRequired[str]
+    """Frontegg workspace URL, e.g. https://app-abc123.frontegg.com: the default issuer, and where the signing key is published."""
+    issuers: NotRequired[Sequence[str]]
+    """Exact `iss` values to trust, no trailing slash, one RS256 credential each; default: the workspace URL."""
     public_key_pem: NotRequired[pulumi.Input[str]]
-    """The workspace's RSA signing public key, PEM (SPKI or PKCS#1); without it, it is fetched from `workspace_url`."""
-    workspace_url: NotRequired[pulumi.Input[str]]
-    """Frontegg workspace URL whose published JWKS supplies the key, or is compared with the pinned key."""
-    key_id: NotRequired[pulumi.Input[str]]
-    """kid of the signing key to select from the JWKS (needed when several are published)."""
-    key_check: NotRequired[pulumi.Input[str]]
-    """With a pinned key and a workspace URL: warn (default), fail or off when the key is not published."""
-    consumer_username: NotRequired[pulumi.Input[str]]
-    """The Kong consumer that stands for the workspace; default `frontegg`."""
+    """RSA public key to pin, PEM (SPKI or PKCS#1); without it the key is fetched from <workspace_url>/.well-known/jwks.json."""
+    key_id: NotRequired[str]
+    """kid of the signing key to use when the workspace publishes several."""
+    key_check: NotRequired[KeyCheck]
+    """With a pinned key and a workspace URL, compare the two: warn (default), fail (for drift checks) or off."""
+    consumer_username: NotRequired[str]
+    """The Kong consumer (username and custom_id) that stands for the workspace; default "frontegg"."""
 
 
-def consumer_username(value: object, key: str) -> str:
-    """A Kong consumer username: non-empty, no surrounding whitespace."""
-    if not isinstance(value, str) or not value or value != value.strip():
+def _issuers(value: object, key: str) -> list[str]:
+    found = string_list(value, key, f'["{urls.ISSUER_EXAMPLE}"]', urls.issuer, unique_as="issuer (Kong allows one credential per issuer)")
+    if not found:
         raise ConfigError(
-            key, shown(value), "expected a non-empty name without surrounding spaces", f'set it like "{DEFAULT_CONSUMER_USERNAME}"'
+            key, "[]", "at least one issuer is needed, or no token can pass", "list the issuer, or leave it unset to use the workspace URL"
         )
-    return value
+    return found
 
 
-def _signing_key(args: FronteggTrustArgs) -> tuple[pulumi.Output[PublicKey], str | None]:
-    """The key from the args: pinned (and checked against the JWKS when a workspace URL is given) or discovered."""
-    names = key_discovery.KeyNames("workspace_url", "public_key_pem", "key_id")
-    kid = key_discovery.key_id(known(args.get("key_id", ""), "key_id"), "key_id")
-    workspace = args.get("workspace_url")
-    if workspace is not None:
-        workspace = issuer.workspace_url(known(workspace, "workspace_url"), "workspace_url")
-    pinned = args.get("public_key_pem")
-    if pinned is None:
-        if workspace is None:
-            raise ConfigError("public_key_pem", "nothing", "no key was given", "pass public_key_pem, or workspace_url to fetch it")
-        found = key_discovery.discover(workspace, kid, names)
-        return pulumi.Output.from_input(found.public_key), found.kid
-    if workspace is None or not is_plain(pinned):
-        return pulumi.Output.from_input(checked(pinned, "public_key_pem", parse_public_key)), kid
-    check = key_discovery.key_check(known(args.get("key_check", "warn"), "key_check"), "key_check")
-    found = key_discovery.check_pinned(parse_public_key(pinned, "public_key_pem"), kid, workspace, check, names)
-    return pulumi.Output.from_input(found.public_key), found.kid
+def _key_id(value: object, key: str) -> str:
+    return text(value, key, '"a1b2c3"', empty_ok=True)
 
 
-def _slug(issuer_url: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", issuer_url.removeprefix("https://")).strip("-")
+def _consumer(value: object, key: str) -> str:
+    return text(value, key, f'"{DEFAULT_CONSUMER_USERNAME}"')
+
+
+TRUST_SCHEMA = Schema(
+    "FronteggTrust argument",
+    (
+        Field("workspace_url", urls.workspace_url, None, config_name="fronteggWorkspaceUrl"),
+        Field("issuers", _issuers, None),
+        Field("public_key_pem", parse_public_key, None, deploy_time=True, config_name="fronteggPublicKey"),
+        Field("key_id", _key_id, "", config_name="fronteggKeyId"),
+        Field("key_check", lambda value, key: one_of(KeyCheck, value, key), KeyCheck.WARN, config_name="fronteggKeyCheck"),
+        Field("consumer_username", _consumer, DEFAULT_CONSUMER_USERNAME),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class TrustSettings:
+    """A trust's arguments, checked and with defaults filled in."""
+
+    workspace_url: str | None
+    issuers: list[str]
+    public_key: PublicKey | pulumi.Output[PublicKey] | None
+    key_id: str | None
+    key_check: KeyCheck
+    consumer_username: str
+
+
+def trust_settings(args: object) -> TrustSettings:
+    """Check a trust's arguments (no network): every problem is a ConfigError naming the argument as the caller wrote it."""
+    values: dict[str, Any] = TRUST_SCHEMA.normalise(args)
+    issuers = values["issuers"] if values["issuers"] is not None else [values["workspace_url"]] if values["workspace_url"] else None
+    if issuers is None:
+        key = TRUST_SCHEMA.key("issuers")
+        raise ConfigError(key, "nothing", "no issuer to trust", f"set {key}, or {TRUST_SCHEMA.key('workspace_url')} to trust its tokens")
+    if values["public_key_pem"] is None and values["workspace_url"] is None:
+        key = TRUST_SCHEMA.key("public_key_pem")
+        raise ConfigError(key, "nothing", "no signing key", f"set {key}, or {TRUST_SCHEMA.key('workspace_url')} to fetch it")
+    return TrustSettings(
+        values["workspace_url"],
+        issuers,
+        values["public_key_pem"],
+        values["key_id"] or None,
+        values["key_check"],
+        values["consumer_username"],
+    )
+
+
+def signing_key(settings: TrustSettings) -> pulumi.Output[SigningKey]:
+    """The key Kong gets: the pinned one (compared with the published keys unless key_check is off) or the published one."""
+    name = TRUST_SCHEMA.key
+    if settings.public_key is None:
+        assert settings.workspace_url is not None  # trust_settings refuses neither
+        return pulumi.Output.from_input(key_discovery.discover(settings.workspace_url, settings.key_id, name))
+    if settings.workspace_url is None:
+        return pulumi.Output.from_input(settings.public_key).apply(lambda key: SigningKey(key, settings.key_id))
+    workspace = settings.workspace_url
+
+    def compared(key: PublicKey) -> SigningKey:
+        return key_discovery.check_pinned(key, settings.key_id, workspace, settings.key_check, name)
+
+    if isinstance(settings.public_key, PublicKey):
+        return pulumi.Output.from_input(compared(settings.public_key))
+    return settings.public_key.apply(compared)
+
+
+def _slug(issuer: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", issuer.removeprefix("https://")).strip("-")
 
 
 class FronteggTrust(pulumi.ComponentResource):
-    """Kong consumer plus RS256 credentials keyed by issuer; share one per Kong, since credential keys are unique."""
+    """A Kong consumer plus one RS256 credential per trusted issuer. Declare one per Kong: credential keys are unique there."""
 
     consumer_id: pulumi.Output[str]
+    """The Kong consumer's id."""
     credential_ids: pulumi.Output[list[str]]
+    """The ids of the jwt credentials, one per issuer, in the order of issuers."""
     issuers: pulumi.Output[list[str]]
+    """The issuers Kong trusts, exactly as tokens must carry them."""
     public_key_fingerprint: pulumi.Output[str]
+    """SHA-256 of the signing key's DER SubjectPublicKeyInfo, lower-case hex."""
     public_key_pem: pulumi.Output[str]
-    public_key_id: pulumi.Output[str | None]
+    """The signing key as Kong verifies with it (SPKI PEM)."""
+    public_key_id: pulumi.Output[str]
+    """The signing key's kid in the workspace's JWKS; empty when not known."""
 
     def __init__(self, name: str, args: FronteggTrustArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        issuers = issuer.issuers(known(args["issuers"], "issuers"), "issuers")
-        username = consumer_username(
-            known(args.get("consumer_username", DEFAULT_CONSUMER_USERNAME), "consumer_username"), "consumer_username"
-        )
-        key, kid = _signing_key(args)
-        super().__init__("kong-frontegg-jwt:index:FronteggTrust", name, None, opts)
+        settings = trust_settings(args)
+        key = signing_key(settings)
+        super().__init__(TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        consumer = kong.Consumer(f"{name}-consumer", username=username, opts=child)
-        pem = key.apply(lambda k: k.pem)
+        # custom_id set explicitly: the provider sends custom_id "" on update when it is unset, which Kong refuses.
+        consumer = kong.Consumer(f"{name}-consumer", username=settings.consumer_username, custom_id=settings.consumer_username, opts=child)
+        pem = key.apply(lambda k: k.public_key.pem)
         credentials = []
-        for iss in issuers:
-            # RS256 ignores the secret, but Kong requires one and it would become the forgery key if the
-            # algorithm were ever switched to HS*: random, and kept in state so previews stay stable.
+        for iss in settings.issuers:
+            # RS256 ignores the secret, but Kong requires one and it would become the forgery key if the algorithm
+            # were ever switched to HS*: random, and kept in state so previews stay stable.
             secret = random.RandomPassword(f"{name}-{_slug(iss)}-secret", length=48, special=False, opts=child)
             credentials.append(
                 kong.ConsumerJwtAuth(
@@ -108,10 +164,10 @@ class FronteggTrust(pulumi.ComponentResource):
 
         self.consumer_id = consumer.id
         self.credential_ids = pulumi.Output.all(*(c.id for c in credentials))
-        self.issuers = pulumi.Output.from_input(list(issuers))
-        self.public_key_fingerprint = key.apply(lambda k: k.fingerprint)
+        self.issuers = pulumi.Output.from_input(list(settings.issuers))
+        self.public_key_fingerprint = key.apply(lambda k: k.public_key.fingerprint)
         self.public_key_pem = pem
-        self.public_key_id = pulumi.Output.from_input(kid)
+        self.public_key_id = key.apply(lambda k: k.kid or "")
         self.register_outputs(
             {
                 "consumer_id": self.consumer_id,

@@ -15,11 +15,11 @@ export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-local-only-not-a-sec
 export PULUMI_SKIP_UPDATE_CHECK=true
 
 # Tokens of the local stack carry this issuer; tools/local_stack.py validates it as the program will.
-ISSUER=${ISSUER:-http://frontegg.localhost}
+ISSUER=${ISSUER:-http://localhost:9999}
 KEY_FILE=$ROOT/.local/local-signing-key.pem
 PROXY_URL=${PROXY_URL:-http://localhost:8000}
 ADMIN_URL=${KONG_ADMIN_ADDR:-http://localhost:8001}
-ROUTE_PATH=${ROUTE_PATH:-/test}  # Pulumi.yaml's default routePaths
+ROUTE_PATH=${ROUTE_PATH:-/test}  # tools/local_stack.py ROUTE_PATH
 
 # Name every missing prerequisite with where to get it, then stop before touching anything.
 check_prerequisites() {

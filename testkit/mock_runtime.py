@@ -118,6 +118,10 @@ class Registration:
     raw_inputs: dict[str, Any]
     property_dependencies: dict[str, list[str]]
     id: str = ""
+    dependencies: list[str] = field(default_factory=list)
+    """URNs from depends_on (and the SDK's implicit ones): what must exist before this resource is created."""
+    replace_on_changes: list[str] = field(default_factory=list)
+    delete_before_replace: bool = False
 
     def is_secret(self, prop: str) -> bool:
         """Whether the input reached the engine marked secret."""
@@ -188,6 +192,9 @@ class _RecordingMonitor(mocks.MockMonitor):
                     raw_inputs=json_format.MessageToDict(request.object),
                     property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
                     id=response.id,
+                    dependencies=list(request.dependencies),
+                    replace_on_changes=list(request.replaceOnChanges),
+                    delete_before_replace=request.deleteBeforeReplace,
                 )
             )
         return response

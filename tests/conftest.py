@@ -25,7 +25,7 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def fresh_jwks_cache() -> Iterator[None]:
     """The JWKS is fetched once per program run; each test is a run of its own."""
-    from components.key_discovery import fetch_jwks
+    from components.jwks import fetch_jwks
 
     fetch_jwks.cache_clear()
     yield

@@ -1,34 +1,41 @@
-"""The gateway verifier, against small loopback servers that answer like a protected Kong route, an open one, or none."""
+"""The gateway verifier, against small loopback servers that answer like a protected Kong route, a broken one, or none."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import re
 import socket
+import subprocess
+import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from components.public_key import PublicKey
-from testkit.mock_runtime import PROJECT, cli_config, run
-from tests.keys import private_pem, rsa_key
-from tests.kong_jwt_model import KongJwtPlugin
+from testkit.mock_runtime import PROJECT, ROOT, cli_config, run
+from tests.keys import ec_key, private_pem, rsa_key, spki_pem
+from tests.kong_jwt_model import HttpRequest, KongJwtPlugin
 from tools import local_stack, token_scenarios, verify_gateway
 
 ISSUER = "https://app-abc123.frontegg.com"
+NO_ROUTE_BODY = {"message": "no Route matched with those values"}
 Handler = Callable[[Request], Response]
 
 
-def kong_answer(status: int, body: dict[str, Any]) -> Response:
-    return Response(json.dumps(body), status=status, content_type="application/json; charset=utf-8")
+def kong_answer(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(body), status=status, headers=headers, content_type="application/json; charset=utf-8")
 
 
 def protected_route(public_key: rsa.RSAPublicKey, issuer: str = ISSUER) -> Handler:
@@ -63,15 +70,20 @@ def protected_route(public_key: rsa.RSAPublicKey, issuer: str = ISSUER) -> Handl
     return handle
 
 
+def trusted_route() -> Handler:
+    return protected_route(rsa_key("trusted").public_key())
+
+
 def modelled_route(plugin: KongJwtPlugin) -> Handler:
-    """Answers as the model of Kong's jwt plugin judges the request, at the server's own clock."""
+    """Answers as the model of Kong judges the request, at the server's own clock, with the latency header Kong adds."""
 
     def handle(request: Request) -> Response:
-        minted = token_scenarios.MintedRequest(
-            headers=dict(request.headers), params=request.args.to_dict(), cookies=request.cookies.to_dict(), method=request.method
-        )
-        verdict = plugin.access(minted, now=int(time.time()))
-        return kong_answer(verdict.status, verdict.body or {"headers": verdict.upstream_headers})
+        seen = HttpRequest(method=request.method, headers=tuple(request.headers.items()), query=tuple(request.args.items(multi=True)))
+        verdict = plugin.access(seen, now=int(time.time()))
+        headers = dict(verdict.response_headers)
+        if verdict.answered_by == "upstream":  # kong/runloop/handler.lua:1542-1544
+            headers["X-Kong-Upstream-Latency"] = "1"
+        return kong_answer(verdict.status, verdict.body or {"headers": verdict.upstream_headers}, headers)
 
     return handle
 
@@ -91,6 +103,11 @@ def open_route(request: Request) -> Response:
     return kong_answer(200, {"url": request.url})
 
 
+def refuse_everything(request: Request) -> Response:
+    """A gateway that never lets anything through, valid token or not."""
+    return kong_answer(401, {"message": "Unauthorized"})
+
+
 def unchecked_signature_route(request: Request) -> Response:
     """A broken gateway that refuses requests without a token but never checks signatures."""
     if "Authorization" not in request.headers:
@@ -105,7 +122,7 @@ def unchecked_signature_route(request: Request) -> Response:
 
 def serve(httpserver: HTTPServer, handler: Handler, path: str = "/test") -> str:
     httpserver.expect_request(re.compile("^" + re.escape(path))).respond_with_handler(handler)
-    httpserver.expect_request(re.compile(".*")).respond_with_json({"message": "no Route matched with those values"}, status=404)
+    httpserver.expect_request(re.compile(".*")).respond_with_json(NO_ROUTE_BODY, status=404)
     return httpserver.url_for("/").rstrip("/")
 
 
@@ -115,36 +132,185 @@ def verify(*argv: str) -> tuple[int, str]:
     return code, out.getvalue()
 
 
+def verify_with_stderr(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = verify_gateway.main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def verify_within(limit: float, *argv: str) -> tuple[int, str, float]:
+    """Run the verifier on a thread, so a run that ignores its deadline fails this test instead of hanging the suite."""
+    outcome: list[tuple[int, str]] = []
+    started = time.monotonic()
+    runner = threading.Thread(target=lambda: outcome.append(verify(*argv)), daemon=True)
+    runner.start()
+    runner.join(limit)
+    elapsed = time.monotonic() - started
+    assert not runner.is_alive(), f"the verifier was still running after {limit} s"
+    return *outcome[0], elapsed
+
+
 def token(claims: dict[str, Any], key: rsa.RSAPrivateKey | None = None) -> str:
     return jwt.encode(claims, key or rsa_key("trusted"), algorithm="RS256")
 
 
-def valid_claims() -> dict[str, Any]:
+def valid_claims(**changes: Any) -> dict[str, Any]:
     now = int(time.time())
-    return {"iss": ISSUER, "sub": "user-1", "iat": now, "exp": now + 300}
+    return {"iss": ISSUER, "sub": "user-1", "iat": now, "exp": now + 300, **changes}
 
 
-def test_a_protected_route_passes_every_check(httpserver: HTTPServer) -> None:
-    url = serve(httpserver, protected_route(rsa_key("trusted").public_key()))
+def row(out: str, name: str) -> str:
+    """The report line of one request."""
+    lines = [line for line in out.splitlines() if line.startswith(name + " ")]
+    assert len(lines) == 1, f"no single row {name!r} in:\n{out}"
+    return lines[0]
+
+
+def key_file(tmp_path: Path, key: rsa.RSAPrivateKey | None = None) -> str:
+    path = tmp_path / "key.pem"
+    path.write_text(private_pem(key or rsa_key("trusted")))
+    return str(path)
+
+
+# ---- a protected gateway ----
+
+
+def test_a_protected_route_refuses_every_request_without_a_valid_token(httpserver: HTTPServer) -> None:
+    url = serve(httpserver, trusted_route())
     code, out = verify("--proxy-url", url, "--path", "/test", "--issuer", ISSUER)
     assert code == 0, out
-    assert "no token" in out and "malformed token" in out and "untrusted key" in out
+    for name in ("no token", "OPTIONS, no token", "junk token in Authorization", "junk token in ?jwt=", "junk token in cookies"):
+        assert row(out, name).endswith(" ok"), out
+    assert row(out, f"token signed by an untrusted key (iss {ISSUER})").endswith(" ok")
     assert "UNPROTECTED" not in out
+
+
+def test_refusals_alone_are_not_called_protected(httpserver: HTTPServer) -> None:
+    url = serve(httpserver, trusted_route())
+    code, out = verify("--proxy-url", url, "--path", "/test")
+    assert code == 0, out
+    assert "Protected" not in out
+    assert "Refusals verified, acceptance NOT checked" in out
+    assert "acceptance of a valid token (give --token, or --private-key with --issuer)" in out
+    assert "the scenario table (expired, wrong algorithm" in out and "give --private-key and --issuer" in out
+    assert "forged signature (give --issuer, or a --token that carries iss)" in out
+
+
+def test_a_protected_route_that_lets_a_real_token_through_is_protected(httpserver: HTTPServer) -> None:
+    url = serve(httpserver, trusted_route())
+    code, out = verify("--proxy-url", url, "--path", "/test", "--token", token(valid_claims()))
+    assert code == 0, out
+    assert re.search(r"^Protected: all 8 requests got the expected answer", out, re.MULTILINE), out
+    assert re.search(r"let through +200 .* ok$", row(out, "the given token (--token)"))
+    assert row(out, "the given token in ?jwt=").endswith(" ok")
+    assert "acceptance of a valid token" not in out
+    assert "the scenario table" in out  # still not replayed: that needs the private key
+
+
+def test_without_a_key_or_token_every_tokenless_probe_is_sent(httpserver: HTTPServer) -> None:
+    url = serve(httpserver, refuse_everything)
+    verify("--proxy-url", url, "--path", "/test")
+    sent = [request for request, _ in httpserver.log]
+    assert any(r.method == "OPTIONS" and "Authorization" not in r.headers and not r.cookies and not r.args for r in sent)
+    assert any(r.method == "GET" and not r.headers.get("Authorization") and not r.cookies and not r.args for r in sent)
+    shaped = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
+    in_header = [r.headers["Authorization"].removeprefix("Bearer ") for r in sent if "Authorization" in r.headers]
+    in_query = [r.args["jwt"] for r in sent if "jwt" in r.args]
+    in_cookie = [r.cookies["jwt"] for r in sent if "jwt" in r.cookies]
+    for junk in (*in_header, *in_query, *in_cookie):
+        assert shaped.match(junk), junk
+        with pytest.raises(jwt.InvalidSignatureError):
+            jwt.decode(junk, rsa_key("trusted").public_key(), algorithms=["RS256"], options={"verify_exp": False})
+    assert in_header and in_query and in_cookie
+    assert all(not r.headers.get("Proxy-Authorization") for r in sent)
+
+
+def test_the_proxy_from_the_environment_is_ignored(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = serve(httpserver, trusted_route())
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")  # nothing listens there: going through it would fail every probe
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    assert verify("--proxy-url", url, "--path", "/test")[0] == 0
+
+
+# ---- gateways that let through what they must refuse ----
 
 
 def test_a_route_without_the_plugin_is_reported_unprotected(httpserver: HTTPServer) -> None:
     url = serve(httpserver, open_route)
     code, out = verify("--proxy-url", url, "--path", "/test")
     assert code == 1
-    assert re.search(r"no token .*200.*UNPROTECTED", out), out
+    assert re.search(r"no token .*200.*UNPROTECTED$", row(out, "no token")), out
+    assert "UNPROTECTED: 5 requests that must be refused got through:" in out
+
+
+def test_a_gateway_open_to_options_is_unprotected_even_without_a_key(httpserver: HTTPServer) -> None:
+    url = serve(httpserver, modelled_route(local_gateway(rsa_key("trusted"), {"runOnPreflight": False})))
+    code, out = verify("--proxy-url", url, "--path", "/test")
+    assert code == 1, out
+    assert row(out, "OPTIONS, no token").endswith("UNPROTECTED")
+    assert row(out, "no token").endswith(" ok")
+    assert "UNPROTECTED: 1 request that must be refused got through:" in out
+    assert "run_on_preflight is false" in out
+
+
+def test_a_route_that_does_not_match_options_is_not_a_failure(httpserver: HTTPServer) -> None:
+    protected = trusted_route()
+
+    def get_only(request: Request) -> Response:  # a route with routeMethods ["GET"]
+        return kong_answer(404, NO_ROUTE_BODY) if request.method == "OPTIONS" else protected(request)
+
+    url = serve(httpserver, get_only)
+    code, out = verify("--proxy-url", url, "--path", "/test", "--token", token(valid_claims()))
+    assert code == 0, out
+    assert re.search(r"404 .*no Route matched.* ok$", row(out, "OPTIONS, no token"))
+
+
+def test_a_gateway_that_lets_any_token_in_the_query_through_is_unprotected_without_a_key(httpserver: HTTPServer) -> None:
+    protected = trusted_route()
+
+    def query_tokens_pass(request: Request) -> Response:
+        if re.fullmatch(r"[\w-]+\.[\w-]+\.[\w-]*", request.args.get("jwt", "")):
+            return kong_answer(200, {})
+        return protected(request)
+
+    url = serve(httpserver, query_tokens_pass)
+    code, out = verify("--proxy-url", url, "--path", "/test")
+    assert code == 1, out
+    assert row(out, "junk token in ?jwt=").endswith("UNPROTECTED")
+    assert "UNPROTECTED:" in out
+
+
+def test_kong_reading_query_tokens_fails_without_a_key_and_is_unprotected_with_one(httpserver: HTTPServer, tmp_path: Path) -> None:
+    # Kong's own default uri_param_names ["jwt"]: the junk token is read and refused for its signature, a real one passes.
+    url = serve(httpserver, modelled_route(local_gateway(rsa_key("trusted"), {"uriParamNames": ["jwt"]})))
+    code, out = verify("--proxy-url", url, "--path", "/test")
+    assert code == 1, out
+    assert row(out, "junk token in ?jwt=").endswith("FAIL")
+    assert "UNPROTECTED" not in out
+    assert "set jwt.uriParamNames to []" in out
+
+    code, out = verify("--proxy-url", url, "--path", "/test", "--private-key", key_file(tmp_path), "--issuer", local_stack.ISSUER)
+    assert code == 1, out
+    assert re.search(r"^token-in-query .*200.*UNPROTECTED$", out, re.MULTILINE), out
+
+
+def test_kong_reading_cookies_is_caught(httpserver: HTTPServer) -> None:
+    url = serve(httpserver, modelled_route(local_gateway(rsa_key("trusted"), {"cookieNames": ["jwt"]})))
+    code, out = verify("--proxy-url", url, "--path", "/test")
+    assert code == 1, out
+    assert row(out, "junk token in cookies").endswith("FAIL")
+    assert "jwt.cookieNames is not []" in out
 
 
 def test_a_gateway_that_skips_the_signature_check_is_caught(httpserver: HTTPServer) -> None:
     url = serve(httpserver, unchecked_signature_route)
     code, out = verify("--proxy-url", url, "--path", "/test", "--issuer", ISSUER)
     assert code == 1
-    assert re.search(r"untrusted key .*UNPROTECTED", out), out
-    assert re.search(r"no token .* ok", out), out
+    assert row(out, f"token signed by an untrusted key (iss {ISSUER})").endswith("UNPROTECTED")
+    assert row(out, "junk token in Authorization").endswith("UNPROTECTED")
+    assert row(out, "no token").endswith(" ok")
 
 
 def test_the_forged_token_is_aimed_at_the_real_tokens_issuer(httpserver: HTTPServer) -> None:
@@ -152,41 +318,295 @@ def test_the_forged_token_is_aimed_at_the_real_tokens_issuer(httpserver: HTTPSer
     code, out = verify("--proxy-url", url, "--path", "/test", "--token", token(valid_claims()))
     assert code == 1
     assert f"untrusted key (iss {ISSUER})" in out
+    assert "forged signature" not in out  # the issuer is known, so that check was made
 
 
-def test_a_real_token_must_be_let_through(httpserver: HTTPServer) -> None:
-    url = serve(httpserver, protected_route(rsa_key("trusted").public_key()))
-    code, out = verify("--proxy-url", url, "--path", "/test", "--token", token(valid_claims()))
+def test_a_refusal_from_the_upstream_is_not_kongs(httpserver: HTTPServer) -> None:
+    # Kong let every request through; the API behind it refused them itself.
+    def upstream_refuses(request: Request) -> Response:
+        return kong_answer(401, {"message": "Unauthorized"}, headers={"X-Kong-Upstream-Latency": "3", "X-Kong-Proxy-Latency": "1"})
+
+    url = serve(httpserver, upstream_refuses)
+    code, out = verify("--proxy-url", url, "--path", "/test")
+    assert code == 1
+    assert re.search(r"refused by the upstream.*UNPROTECTED$", row(out, "no token"))
+
+
+# ---- gateways that refuse what they must let through ----
+
+
+def test_a_gateway_that_refuses_everything_passes_only_as_refusals_verified(httpserver: HTTPServer) -> None:
+    url = serve(httpserver, refuse_everything)
+    code, out = verify("--proxy-url", url, "--path", "/test")
     assert code == 0, out
-    assert re.search(r"the given token .*not 401/403 +200 .* ok", out), out
+    assert "Protected" not in out
+    assert "acceptance NOT checked" in out and "a gateway that refuses everything passes this too" in out
 
 
-def test_a_real_token_that_kong_refuses_fails_the_check(httpserver: HTTPServer) -> None:
+def test_a_gateway_that_refuses_everything_fails_once_a_token_is_given(httpserver: HTTPServer) -> None:
+    url = serve(httpserver, refuse_everything)
+    code, out = verify("--proxy-url", url, "--path", "/test", "--token", token(valid_claims()))
+    assert code == 1, out
+    assert "REFUSES VALID TOKENS: 1 request with a valid token got refused:" in out
+    assert row(out, "the given token (--token)").endswith("REFUSED")
+    assert "UNPROTECTED" not in out and "Protected" not in out
+
+
+def test_a_real_token_signed_by_a_key_the_stack_does_not_trust_is_refused(httpserver: HTTPServer) -> None:
     # The stack trusts another key than the one the workspace signs with.
     url = serve(httpserver, protected_route(rsa_key("other").public_key()))
     code, out = verify("--proxy-url", url, "--path", "/test", "--token", token(valid_claims()))
     assert code == 1
-    assert re.search(r"the given token .*Invalid signature.*REJECTED", out), out
+    assert re.search(r"Invalid signature.*REFUSED$", row(out, "the given token (--token)")), out
+    assert "REFUSES VALID TOKENS" in out and "UNPROTECTED" not in out
 
 
-def test_a_path_no_route_matches_is_named(httpserver: HTTPServer) -> None:
-    url = serve(httpserver, protected_route(rsa_key("trusted").public_key()))
-    code, out = verify("--proxy-url", url, "--path", "/elsewhere")
+def test_both_headlines_when_a_gateway_is_open_to_options_and_refuses_valid_tokens(httpserver: HTTPServer) -> None:
+    def broken(request: Request) -> Response:
+        return kong_answer(200, {}) if request.method == "OPTIONS" else kong_answer(401, {"message": "Unauthorized"})
+
+    url = serve(httpserver, broken)
+    code, out = verify("--proxy-url", url, "--path", "/test", "--token", token(valid_claims()))
     assert code == 1
-    assert "NO ROUTE" in out
+    assert "UNPROTECTED: 1 request" in out and "REFUSES VALID TOKENS: 1 request" in out
+
+
+def test_a_kong_error_for_a_valid_token_is_a_failure_not_a_pass(httpserver: HTTPServer) -> None:
+    protected = trusted_route()
+
+    def kong_error(request: Request) -> Response:
+        if request.headers.get("Authorization", "").startswith("Bearer ") and request.headers["Authorization"].count(".") == 2:
+            answer = protected(request)
+            return kong_answer(500, {"message": "An unexpected error occurred"}) if answer.status_code == 200 else answer
+        return protected(request)
+
+    url = serve(httpserver, kong_error)
+    code, out = verify("--proxy-url", url, "--path", "/test", "--token", token(valid_claims()))
+    assert code == 1
+    assert row(out, "the given token (--token)").endswith("FAIL")
+
+
+def test_redirects_are_not_followed(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/test").respond_with_data("", status=302, headers={"Location": httpserver.url_for("/open")})
+    httpserver.expect_request("/open").respond_with_json({}, status=200)
+    code, out = verify("--proxy-url", httpserver.url_for("/").rstrip("/"), "--path", "/test")
+    assert code == 1
+    assert row(out, "no token").endswith("FAIL")
+    assert all(request.path == "/test" for request, _ in httpserver.log)
+
+
+# ---- nothing matched: NO ROUTE ----
+
+
+def test_a_path_no_route_matches_checks_nothing(httpserver: HTTPServer) -> None:
+    url = serve(httpserver, trusted_route())
+    code, out = verify("--proxy-url", url, "--path", "/elsewhere")
+    assert code == 2
+    assert re.search(r"^NO ROUTE: Kong matched no route for .*/elsewhere, so nothing was tested", out, re.MULTILINE), out
+    assert "Protected" not in out and "verified" not in out
+
+
+def test_no_route_for_some_requests_only_is_a_failure(httpserver: HTTPServer) -> None:
+    protected = trusted_route()
+
+    def no_route_with_cookies(request: Request) -> Response:  # e.g. a route that matches on a header the cookie probe lacks
+        return kong_answer(404, NO_ROUTE_BODY) if request.cookies else protected(request)
+
+    url = serve(httpserver, no_route_with_cookies)
+    code, out = verify("--proxy-url", url, "--path", "/test")
+    assert code == 1
+    assert row(out, "junk token in cookies").endswith("NO ROUTE")
+    assert "NO ROUTE: 1 request matched no route in Kong" in out
 
 
 def test_the_host_header_reaches_the_gateway(httpserver: HTTPServer) -> None:
-    protected = protected_route(rsa_key("trusted").public_key())
+    protected = trusted_route()
 
     def by_host(request: Request) -> Response:
         if request.headers.get("Host") != "api.example.com":
-            return kong_answer(404, {"message": "no Route matched with those values"})
+            return kong_answer(404, NO_ROUTE_BODY)
         return protected(request)
 
     url = serve(httpserver, by_host)
     assert verify("--proxy-url", url, "--path", "/test", "--host", "api.example.com")[0] == 0
-    assert verify("--proxy-url", url, "--path", "/test")[0] == 1
+    code, out = verify("--proxy-url", url, "--path", "/test")
+    assert code == 2 and "NO ROUTE" in out
+
+
+# ---- usage errors: exit 2, one line, no traceback ----
+
+
+def encrypted_key_file(tmp_path: Path) -> str:
+    path = tmp_path / "encrypted.pem"
+    path.write_bytes(
+        rsa_key("trusted").private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.BestAvailableEncryption(b"secret")
+        )
+    )
+    return str(path)
+
+
+def ec_key_file(tmp_path: Path) -> str:
+    path = tmp_path / "ec.pem"
+    path.write_bytes(ec_key().private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return str(path)
+
+
+def public_key_file(tmp_path: Path) -> str:
+    path = tmp_path / "public.pem"
+    path.write_text(spki_pem(rsa_key("trusted")))
+    return str(path)
+
+
+GOOD = ("--proxy-url", "http://127.0.0.1:9", "--path", "/test")
+USAGE_ERRORS: dict[str, Callable[[Path], list[str]]] = {
+    "missing --proxy-url": lambda _: ["--path", "/test"],
+    "unknown flag": lambda _: [*GOOD, "--verbose"],
+    "no scheme": lambda _: ["--proxy-url", "localhost:8000", "--path", "/test"],
+    "ftp scheme": lambda _: ["--proxy-url", "ftp://localhost", "--path", "/test"],
+    "no host": lambda _: ["--proxy-url", "http://", "--path", "/test"],
+    "port only": lambda _: ["--proxy-url", "http://:8000", "--path", "/test"],
+    "bad port": lambda _: ["--proxy-url", "http://localhost:port", "--path", "/test"],
+    "timeout 0": lambda _: [*GOOD, "--timeout", "0"],
+    "timeout negative": lambda _: [*GOOD, "--timeout", "-1"],
+    "timeout nan": lambda _: [*GOOD, "--timeout", "nan"],
+    "timeout inf": lambda _: [*GOOD, "--timeout", "inf"],
+    "timeout text": lambda _: [*GOOD, "--timeout", "soon"],
+    "deadline 0": lambda _: [*GOOD, "--deadline", "0"],
+    "deadline nan": lambda _: [*GOOD, "--deadline", "nan"],
+    "LF in host": lambda _: [*GOOD, "--host", "api.example.com\nX-Injected: 1"],
+    "CR in path": lambda _: ["--proxy-url", "http://127.0.0.1:9", "--path", "/test\r"],
+    "NUL in token": lambda _: [*GOOD, "--token", token(valid_claims()) + "\x00"],
+    "tab in issuer": lambda _: [*GOOD, "--issuer", "https://a.example\t"],
+    "non-ASCII host": lambda _: [*GOOD, "--host", "bücher.example"],
+    "empty token": lambda _: [*GOOD, "--token", ""],
+    "token not a JWT": lambda _: [*GOOD, "--token", "not-a-jwt"],
+    "expired token": lambda _: [*GOOD, "--token", token(valid_claims(exp=int(time.time()) - 60))],
+    "key without issuer": lambda tmp: [*GOOD, "--private-key", key_file(tmp)],
+    "missing key file": lambda tmp: [*GOOD, "--private-key", str(tmp / "absent.pem"), "--issuer", ISSUER],
+    "unreadable key file": lambda tmp: [*GOOD, "--private-key", str(tmp), "--issuer", ISSUER],
+    "encrypted key": lambda tmp: [*GOOD, "--private-key", encrypted_key_file(tmp), "--issuer", ISSUER],
+    "EC key": lambda tmp: [*GOOD, "--private-key", ec_key_file(tmp), "--issuer", ISSUER],
+    "public key": lambda tmp: [*GOOD, "--private-key", public_key_file(tmp), "--issuer", ISSUER],
+}
+
+
+@pytest.mark.parametrize("case", USAGE_ERRORS)
+def test_a_usage_error_exits_2_with_one_line(case: str, tmp_path: Path) -> None:
+    code, out, err = verify_with_stderr(*USAGE_ERRORS[case](tmp_path))
+    assert code == 2
+    assert out == ""  # nothing was sent
+    assert err.count("\n") == 1 and err.startswith("python -m tools.verify_gateway: error: "), err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("case", ["ftp scheme", "encrypted key", "timeout nan", "missing --proxy-url"])
+def test_the_command_exits_2_with_one_line_and_no_traceback(case: str, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "tools.verify_gateway", *USAGE_ERRORS[case](tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "error:" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_help_documents_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        verify_gateway.main(["--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    assert re.search(r"^  0  every request got the answer", text, re.MULTILINE)
+    assert re.search(r"^  1  some did not: UNPROTECTED .* REFUSES VALID TOKENS", text, re.MULTILINE)
+    assert re.search(r"^  2  nothing could be checked", text, re.MULTILINE)
+    assert "--deadline SECONDS" in text
+
+
+# ---- connections that fail, and the deadline ----
+
+
+Write = Callable[[BaseHTTPRequestHandler, threading.Event], None]
+
+
+class FakeGateway:
+    """A loopback server whose `write` answers each request by hand: it may drop the connection, stall or trickle."""
+
+    def __init__(self, write: Write) -> None:
+        self.stop = threading.Event()
+        stop = self.stop
+
+        class Answer(BaseHTTPRequestHandler):
+            def handle_one_request(self) -> None:
+                self.raw_requestline = self.rfile.readline(65537)
+                if not self.raw_requestline or not self.parse_request():
+                    self.close_connection = True
+                    return
+                self.close_connection = True
+                with contextlib.suppress(OSError):  # the verifier hung up: that is what a deadline does
+                    write(self, stop)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> FakeGateway:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def gateway() -> Iterator[Callable[[Write], FakeGateway]]:
+    started: list[FakeGateway] = []
+
+    def start(write: Write) -> FakeGateway:
+        started.append(FakeGateway(write).__enter__())
+        return started[-1]
+
+    yield start
+    for fake in started:
+        fake.__exit__()
+
+
+def answer_401(handler: BaseHTTPRequestHandler) -> None:
+    body = b'{"message":"Unauthorized"}'
+    handler.send_response(401)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+def test_one_dropped_connection_is_that_requests_row(gateway: Callable[[Write], FakeGateway]) -> None:
+    def drop_query_tokens(handler: BaseHTTPRequestHandler, stop: threading.Event) -> None:
+        if "jwt=" not in handler.path:
+            answer_401(handler)  # else: hang up without a word
+
+    fake = gateway(drop_query_tokens)
+    code, out = verify("--proxy-url", fake.url, "--path", "/test")
+    assert code == 1, out
+    assert re.search(r"no answer: connection closed without an answer +NO ANSWER$", row(out, "junk token in ?jwt=")), out
+    assert row(out, "no token").endswith(" ok") and row(out, "junk token in cookies").endswith(" ok")
+    assert "NO ANSWER: 1 request got no answer:" in out
+    assert "UNPROTECTED" not in out and "Refusals verified" not in out
+
+
+def test_a_gateway_that_drops_every_connection_is_unreachable(gateway: Callable[[Write], FakeGateway]) -> None:
+    fake = gateway(lambda handler, stop: None)
+    code, out = verify("--proxy-url", fake.url, "--path", "/test")
+    assert code == 2
+    assert re.search(r"^UNREACHABLE: no request to .* got an answer \(no answer: connection closed", out, re.MULTILINE), out
 
 
 def test_a_closed_port_means_unreachable() -> None:
@@ -195,7 +615,72 @@ def test_a_closed_port_means_unreachable() -> None:
         port = probe.getsockname()[1]
     code, out = verify("--proxy-url", f"http://127.0.0.1:{port}", "--path", "/test", "--timeout", "2")
     assert code == 2
-    assert "UNREACHABLE" in out
+    assert "UNREACHABLE" in out and "connection refused" in out
+    assert "Traceback" not in out
+
+
+def test_a_gateway_that_never_answers_times_out_per_request(gateway: Callable[[Write], FakeGateway]) -> None:
+    def stall(handler: BaseHTTPRequestHandler, stop: threading.Event) -> None:
+        stop.wait()
+
+    fake = gateway(stall)
+    code, out, elapsed = verify_within(20, "--proxy-url", fake.url, "--path", "/test", "--timeout", "0.2")
+    assert elapsed < 10
+    assert code == 2
+    assert "UNREACHABLE" in out and "read timed out" in out
+
+
+def trickle_body(status: int) -> Write:
+    def write(handler: BaseHTTPRequestHandler, stop: threading.Event) -> None:
+        handler.send_response(status)
+        handler.send_header("Content-Length", "1000000")
+        handler.end_headers()
+        handler.wfile.flush()
+        while not stop.wait(0.2):
+            handler.wfile.write(b"x")
+            handler.wfile.flush()
+
+    return write
+
+
+def trickle_headers(handler: BaseHTTPRequestHandler, stop: threading.Event) -> None:
+    handler.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+    while not stop.wait(0.2):
+        handler.wfile.write(b"a")  # every read gets a byte in time, and the headers never end
+        handler.wfile.flush()
+
+
+def test_a_body_trickled_past_the_deadline_is_judged_on_its_status(gateway: Callable[[Write], FakeGateway]) -> None:
+    fake = gateway(trickle_body(200))
+    code, out, elapsed = verify_within(20, "--proxy-url", fake.url, "--path", "/test", "--deadline", "1")
+    assert elapsed < 10
+    assert code == 1
+    assert re.search(r"body cut at the deadline.*UNPROTECTED$", row(out, "no token")), out
+    assert row(out, "junk token in Authorization").endswith("NOT SENT")
+    assert re.search(
+        r"^Not checked:\n(  - .*\n)*  - junk token in Authorization \(not sent: the deadline \(1 s\) passed\)", out, re.MULTILINE
+    )
+
+
+def test_requests_the_deadline_left_unsent_are_not_checked(gateway: Callable[[Write], FakeGateway]) -> None:
+    fake = gateway(trickle_body(401))
+    code, out, elapsed = verify_within(20, "--proxy-url", fake.url, "--path", "/test", "--deadline", "1")
+    assert elapsed < 10
+    assert code == 1
+    assert row(out, "no token").endswith(" ok")
+    assert "INCOMPLETE: 4 of 5 requests were not sent before the deadline" in out
+    assert "Refusals verified" not in out
+
+
+def test_headers_trickled_forever_cannot_hold_the_run_past_the_deadline(gateway: Callable[[Write], FakeGateway]) -> None:
+    fake = gateway(trickle_headers)
+    code, out, elapsed = verify_within(20, "--proxy-url", fake.url, "--path", "/test", "--deadline", "1", "--timeout", "5")
+    assert elapsed < 10
+    assert code == 2
+    assert "UNREACHABLE" in out and "no answer before the deadline (1 s)" in out
+
+
+# ---- the judgement, and the scenario table ----
 
 
 def test_a_wrong_kong_message_is_a_failure() -> None:
@@ -203,32 +688,42 @@ def test_a_wrong_kong_message_is_a_failure() -> None:
     assert verify_gateway.judge(probe, 401, {"exp": "token expired"}) == verify_gateway.OK
     assert verify_gateway.judge(probe, 401, {"message": "Invalid signature"}) == verify_gateway.FAIL
     assert verify_gateway.judge(probe, 200, {}) == verify_gateway.UNPROTECTED
-
-
-def test_private_key_needs_an_issuer(tmp_path: Path) -> None:
-    key_file = tmp_path / "key.pem"
-    key_file.write_text(private_pem(rsa_key("trusted")))
-    with pytest.raises(SystemExit) as exit_info:
-        verify("--proxy-url", "http://127.0.0.1:9", "--path", "/test", "--private-key", str(key_file))
-    assert exit_info.value.code == 2
+    assert verify_gateway.judge(probe, 302, "") == verify_gateway.FAIL
+    assert verify_gateway.judge(probe, 401, {"exp": "token expired"}, proxied=True) == verify_gateway.UNPROTECTED
 
 
 def test_the_local_stack_passes_the_whole_scenario_table(httpserver: HTTPServer, tmp_path: Path) -> None:
-    key_file = tmp_path / "key.pem"
-    key_file.write_text(private_pem(rsa_key("trusted")))
     url = serve(httpserver, modelled_route(local_gateway(rsa_key("trusted"))))
-    code, out = verify("--proxy-url", url, "--path", "/test", "--private-key", str(key_file), "--issuer", local_stack.ISSUER)
+    code, out = verify("--proxy-url", url, "--path", "/test", "--private-key", key_file(tmp_path), "--issuer", local_stack.ISSUER)
     assert code == 0, out
-    replayed = [s for s in token_scenarios.load_scenarios() if not s.jwt and "custom_domain" not in s.needs]
-    assert all(re.search(rf"^{re.escape(s.id)} ", out, re.MULTILINE) for s in replayed), out
+    replayed = [
+        s for s in token_scenarios.load_scenarios() if not s.jwt and not getattr(s, "cors", None) and "custom_domain" not in s.needs
+    ]
+    assert all(re.search(rf"^{re.escape(s.id)} .* ok$", out, re.MULTILINE) for s in replayed), out
     assert "two-tokens-header-and-query" not in out  # needs plugin overrides the deployed stack does not have
+    assert re.search(r"^Protected: ", out, re.MULTILINE)
+    skipped = len(token_scenarios.load_scenarios()) - len(replayed)
+    assert f"{skipped} scenario rows that need plugin settings or a custom domain" in out
+
+
+def test_scenario_rows_that_need_cors_settings_are_not_replayed(monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = token_scenarios.load_scenarios()
+    preflight = next(s for s in rows if s.method == "OPTIONS")
+
+    class WithCors:
+        """A row as it will look once the table carries a `cors` field."""
+
+        def __init__(self, scenario: token_scenarios.Scenario, cors: dict[str, Any]) -> None:
+            self.__dict__.update(vars(scenario), cors=cors)
+
+    monkeypatch.setattr(token_scenarios, "load_scenarios", lambda: [WithCors(preflight, {"origins": ["*"]}), WithCors(preflight, {})])
+    probes = verify_gateway.scenario_probes(rsa_key("trusted"), local_stack.ISSUER, int(time.time()))
+    assert len(probes) == 1 and probes[0].method == "OPTIONS"
 
 
 def test_a_gateway_that_lets_expired_tokens_through_is_caught_by_the_table(httpserver: HTTPServer, tmp_path: Path) -> None:
-    key_file = tmp_path / "key.pem"
-    key_file.write_text(private_pem(rsa_key("trusted")))
     # Kong's own default: no claims verified.
     url = serve(httpserver, modelled_route(local_gateway(rsa_key("trusted"), {"claimsToVerify": []})))
-    code, out = verify("--proxy-url", url, "--path", "/test", "--private-key", str(key_file), "--issuer", local_stack.ISSUER)
+    code, out = verify("--proxy-url", url, "--path", "/test", "--private-key", key_file(tmp_path), "--issuer", local_stack.ISSUER)
     assert code == 1
-    assert re.search(r"^expired .*UNPROTECTED", out, re.MULTILINE), out
+    assert re.search(r"^expired .*UNPROTECTED$", out, re.MULTILINE), out

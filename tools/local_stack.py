@@ -4,9 +4,8 @@
 and writes Pulumi.local.yaml with its public half, so the whole flow runs without a Frontegg account.
 """
 
-from __future__ import annotations
-
 import argparse
+import json
 import os
 import sys
 from collections.abc import Mapping
@@ -20,16 +19,20 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from components import stack_config
 from components.public_key import PublicKey
+from components.stack_schema import NAMESPACE
 
 ROOT = Path(__file__).resolve().parent.parent
 STACK = "local"
 KEY_FILE = ROOT / ".local" / "local-signing-key.pem"
 STACK_FILE = ROOT / f"Pulumi.{STACK}.yaml"
-ISSUER = "http://frontegg.localhost"
-"""Never resolved by anyone: only the `iss` the minted tokens carry (plain http is accepted for loopback hosts)."""
+ISSUER = "http://localhost:9999"
+"""Nothing listens there: it is only the `iss` the minted tokens carry (plain http is accepted for localhost only)."""
 ADMIN_URI = "http://localhost:8001"
 UPSTREAM_URL = "http://httpbin:8080"
 """The echo service of docker-compose.yml, as Kong reaches it on the compose network."""
+SERVICE_NAME = "local-echo"
+ROUTE_PATH = "/test"
+"""What `make up` sends its requests to (scripts/local-env.sh's ROUTE_PATH)."""
 
 
 def new_private_key() -> rsa.RSAPrivateKey:
@@ -62,19 +65,18 @@ def write_private_key(path: Path, key: rsa.RSAPrivateKey) -> None:
 
 def stack_settings(
     public_key_pem: str, *, issuer: str = ISSUER, admin_uri: str = ADMIN_URI, upstream_url: str = UPSTREAM_URL
-) -> dict[str, str]:
-    """The config of a local stack, as `<namespace>:<key>` strings."""
-    project = stack_config.PROJECT
-    config = {
+) -> dict[str, Any]:
+    """The config of a local stack, as `<namespace>:<key>` values (lists stay lists, as in a stack file)."""
+    return {
         "kong:kongAdminUri": admin_uri,
-        f"{project}:fronteggWorkspaceUrl": issuer,
-        f"{project}:fronteggPublicKey": public_key_pem,
-        f"{project}:upstreamUrl": upstream_url,
+        f"{NAMESPACE}:fronteggWorkspaceUrl": issuer,
+        f"{NAMESPACE}:fronteggPublicKey": public_key_pem,
+        # The local issuer publishes no JWKS, so the program must not go looking for one.
+        f"{NAMESPACE}:fronteggKeyCheck": "off",
+        f"{NAMESPACE}:upstreamUrl": upstream_url,
+        f"{NAMESPACE}:serviceName": SERVICE_NAME,
+        f"{NAMESPACE}:routePaths": [ROUTE_PATH],
     }
-    # The local issuer publishes no JWKS, so the program must not go looking for one.
-    if any(key.name == "fronteggKeyCheck" for key in stack_config.KEYS):
-        config[f"{project}:fronteggKeyCheck"] = "off"
-    return config
 
 
 class _Dumper(yaml.SafeDumper):
@@ -89,7 +91,12 @@ def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 _Dumper.add_representer(str, _str)
 
 
-def write_stack_file(path: Path, config: Mapping[str, str]) -> None:
+def as_cli_strings(config: Mapping[str, Any]) -> dict[str, str]:
+    """Config values as the Pulumi CLI hands them to a program: strings, and JSON for everything else."""
+    return {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()}
+
+
+def write_stack_file(path: Path, config: Mapping[str, Any]) -> None:
     """Set these config keys in a stack file, keeping everything else (Pulumi's encryptionsalt, other keys)."""
     document: dict[str, Any] = {}
     if path.exists():
@@ -119,7 +126,7 @@ def prepare(*, rotate: bool = False, key_file: Path = KEY_FILE, stack_file: Path
     public_key = PublicKey.from_rsa(key.public_key())
     settings = stack_settings(public_key.pem, issuer=issuer)
     # Validate as the program will, so a bad --issuer fails here, before any file is written, not during `pulumi up`.
-    stack_config.read(settings)
+    stack_config.read(as_cli_strings(settings))
     if created:
         write_private_key(key_file, key)
     write_stack_file(stack_file, settings)

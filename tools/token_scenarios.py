@@ -12,23 +12,25 @@ import hmac
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 SCENARIOS_FILE = Path(__file__).with_name("token_scenarios.json")
 TIME_CLAIMS = ("exp", "nbf", "iat")
 """Claims whose "+300" / "-60" strings are seconds relative to the clock handed to `mint`."""
 
-Signer = Literal["trusted", "other-rsa", "hs256-with-public-key-bytes", "none", "garbage"]
+Signer = Literal["trusted", "other-rsa", "other-ed25519", "hs256-with-public-key-bytes", "none", "garbage"]
 Place = Literal["header", "query", "cookie"]
-SIGNERS: tuple[Signer, ...] = ("trusted", "other-rsa", "hs256-with-public-key-bytes", "none", "garbage")
+SIGNERS: tuple[Signer, ...] = ("trusted", "other-rsa", "other-ed25519", "hs256-with-public-key-bytes", "none", "garbage")
 PLACES: tuple[Place, ...] = ("header", "query", "cookie")
 NEEDS = ("custom_domain",)
+CORS_KEYS = ("origins", "credentials", "methods", "headers", "exposedHeaders", "maxAge")
+"""A row's `cors`, in stack-config spelling (Kong's cors plugin fields, camelCased)."""
 _RELATIVE = re.compile(r"^[+-]\d+$")
 _RSA_HASHES: dict[str, hashes.HashAlgorithm] = {"RS256": hashes.SHA256(), "RS384": hashes.SHA384(), "RS512": hashes.SHA512()}
 GARBAGE = "this-is-not-a-jwt"
@@ -38,11 +40,15 @@ GARBAGE = "this-is-not-a-jwt"
 class Token:
     """One token a row sends: its JOSE header, its claims (with placeholders) and who signs it."""
 
-    header: dict[str, Any]
-    claims: dict[str, Any]
+    header: Any
+    """Normally a JSON object; any JSON value is sent as is."""
+    claims: Any
+    """Normally a JSON object; any JSON value (a number, true, null, ...) is sent as is."""
     signer: Signer
     raw: str | None = None
     """For signer "garbage": the literal text sent instead of a JWT."""
+    padded: bool = False
+    """Keep base64's "=" padding on every segment (the signature covers the padded text)."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,8 @@ class Placement:
     """Index into the row's tokens."""
     scheme: str = "Bearer"
     """Header only: the word before the token, e.g. "Bearer" or "bearer"; "" sends the bare token."""
+    valueless: bool = False
+    """Query only: send `?name` with no "=" and no token."""
 
 
 @dataclass(frozen=True)
@@ -68,23 +76,49 @@ class Scenario:
     needs: tuple[str, ...]
     """What the stack must have beyond the workspace issuer, e.g. ("custom_domain",) for a second configured issuer."""
     expect_status: int
-    """200 when the request reaches the upstream, 401 when Kong refuses it."""
+    """200 when the request reaches the upstream (or cors answers a preflight), 401 when Kong refuses it, 500 when
+    Kong itself fails on it."""
     expect_body: dict[str, Any] | None
     """Kong's JSON body for refusals; None for 200."""
     tokens: tuple[Token, ...]
     send: tuple[Placement, ...]
     """Empty when the request carries no token at all."""
     method: str = "GET"
+    cors: dict[str, Any] = field(default_factory=dict)
+    """A cors plugin in front, in stack-config spelling (keys in CORS_KEYS); {} for none."""
+    headers: tuple[tuple[str, str], ...] = ()
+    """Further request headers sent before the token's (e.g. Origin and Access-Control-Request-Method)."""
+    expect_headers: dict[str, str | None] = field(default_factory=dict)
+    """Response headers Kong sets, by name; None means the header must be absent."""
+    expect_upstream: dict[str, str | None] | None = None
+    """Identity headers the upstream receives (None: must be absent); unset means those of the trusted credential."""
 
 
 @dataclass(frozen=True)
 class MintedRequest:
-    """A row made concrete: what to send to the gateway."""
+    """A row made concrete: what to send to the gateway.
+
+    `headers` and `params` hold the first value of each name; a name sent again (or a query argument without "=")
+    is in `more_headers` / `more_params`, which a client sending plain dicts cannot reproduce.
+    """
 
     headers: dict[str, str]
     params: dict[str, str]
     cookies: dict[str, str]
     method: str = "GET"
+    more_headers: tuple[tuple[str, str], ...] = ()
+    more_params: tuple[tuple[str, str | None], ...] = ()
+    """Repeated query arguments, and (name, None) for an argument sent without "="."""
+
+    @property
+    def header_pairs(self) -> list[tuple[str, str]]:
+        """Every header line in the order sent."""
+        return [*self.headers.items(), *self.more_headers]
+
+    @property
+    def query_pairs(self) -> list[tuple[str, str | None]]:
+        """Every query argument in the order sent."""
+        return [*self.params.items(), *self.more_params]
 
 
 class ScenarioFileError(ValueError):
@@ -95,14 +129,15 @@ def _token(row_id: str, data: Mapping[str, Any]) -> Token:
     signer = data.get("signer", "trusted")
     if signer not in SIGNERS:
         raise ScenarioFileError(f"{row_id}: signer {signer!r} is not one of {SIGNERS}")
-    unknown = set(data) - {"header", "claims", "signer", "raw"}
+    unknown = set(data) - {"header", "claims", "signer", "raw", "padded"}
     if unknown:
         raise ScenarioFileError(f"{row_id}: unknown token field(s) {sorted(unknown)}")
     return Token(
-        header=dict(data.get("header", {"alg": "RS256", "typ": "JWT"})),
-        claims=dict(data.get("claims", {})),
+        header=data.get("header", {"alg": "RS256", "typ": "JWT"}),
+        claims=data.get("claims", {}),
         signer=signer,
         raw=data.get("raw"),
+        padded=bool(data.get("padded", False)),
     )
 
 
@@ -110,23 +145,39 @@ def _placement(row_id: str, data: Mapping[str, Any], token_count: int) -> Placem
     place = data.get("in")
     if place not in PLACES:
         raise ScenarioFileError(f"{row_id}: send.in {place!r} is not one of {PLACES}")
-    placement = Placement(place=place, name=data["name"], token=data.get("token", 0), scheme=data.get("scheme", "Bearer"))
-    if not 0 <= placement.token < token_count:
+    placement = Placement(
+        place=place,
+        name=data["name"],
+        token=data.get("token", 0),
+        scheme=data.get("scheme", "Bearer"),
+        valueless=bool(data.get("valueless", False)),
+    )
+    if placement.valueless and place != "query":
+        raise ScenarioFileError(f"{row_id}: only a query argument can be sent without a value")
+    if not placement.valueless and not 0 <= placement.token < token_count:
         raise ScenarioFileError(f"{row_id}: send refers to token {placement.token}, but the row has {token_count}")
     return placement
 
 
 def _scenario(data: Mapping[str, Any]) -> Scenario:
     row_id = data.get("id", "?")
-    unknown = set(data) - {"id", "description", "jwt", "needs", "expect", "tokens", "send", "method"}
+    unknown = set(data) - {"id", "description", "jwt", "cors", "needs", "expect", "tokens", "send", "method", "headers"}
     if unknown:
         raise ScenarioFileError(f"{row_id}: unknown field(s) {sorted(unknown)}")
     needs = tuple(data.get("needs", ()))
     if set(needs) - set(NEEDS):
         raise ScenarioFileError(f"{row_id}: needs {needs} has an entry other than {NEEDS}")
+    cors = dict(data.get("cors", {}))
+    if set(cors) - set(CORS_KEYS):
+        raise ScenarioFileError(f"{row_id}: cors key(s) {sorted(set(cors) - set(CORS_KEYS))} are not among {CORS_KEYS}")
     expect = data["expect"]
+    if set(expect) - {"status", "body", "headers", "upstream"}:
+        raise ScenarioFileError(f"{row_id}: unknown expect field(s) {sorted(set(expect) - {'status', 'body', 'headers', 'upstream'})}")
     if (expect["status"] == 200) != (expect.get("body") is None):
         raise ScenarioFileError(f"{row_id}: a 200 has no body and a refusal needs one")
+    headers = data.get("headers", [])
+    if not all(isinstance(pair, list) and len(pair) == 2 and all(isinstance(part, str) for part in pair) for pair in headers):
+        raise ScenarioFileError(f"{row_id}: headers must be [name, value] pairs of strings")
     tokens = tuple(_token(row_id, t) for t in data.get("tokens", ()))
     return Scenario(
         id=row_id,
@@ -138,6 +189,10 @@ def _scenario(data: Mapping[str, Any]) -> Scenario:
         tokens=tokens,
         send=tuple(_placement(row_id, p, len(tokens)) for p in data.get("send", ())),
         method=data.get("method", "GET"),
+        cors=cors,
+        headers=tuple((name, value) for name, value in headers),
+        expect_headers=dict(expect.get("headers", {})),
+        expect_upstream=expect.get("upstream"),
     )
 
 
@@ -152,18 +207,24 @@ def load_scenarios(path: Path | None = None) -> list[Scenario]:
     return scenarios
 
 
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+def _b64url(data: bytes, *, padded: bool = False) -> str:
+    text = base64.urlsafe_b64encode(data).decode("ascii")
+    return text if padded else text.rstrip("=")
 
 
-def _segment(value: Mapping[str, Any]) -> str:
-    return _b64url(json.dumps(value, separators=(",", ":")).encode())
+def _segment(value: Any, *, padded: bool = False) -> str:
+    return _b64url(json.dumps(value, separators=(",", ":")).encode(), padded=padded)
 
 
 @functools.cache
 def _throwaway_key() -> RSAPrivateKey:
     # A key nobody trusts: tokens it signs must fail Kong's signature check.
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@functools.cache
+def _throwaway_ed25519_key() -> ed25519.Ed25519PrivateKey:
+    return ed25519.Ed25519PrivateKey.generate()
 
 
 def _public_pem(key: RSAPrivateKey) -> bytes:
@@ -185,20 +246,22 @@ def _substitute(value: Any, name: str, places: Mapping[str, str], now: int) -> A
     return value
 
 
-def _sign(token: Token, header: dict[str, Any], claims: dict[str, Any], private_key: RSAPrivateKey) -> str:
+def _sign(token: Token, header: Any, claims: Any, private_key: RSAPrivateKey) -> str:
     if token.signer == "garbage":
         return token.raw or GARBAGE
-    signing_input = f"{_segment(header)}.{_segment(claims)}"
+    signing_input = f"{_segment(header, padded=token.padded)}.{_segment(claims, padded=token.padded)}"
     if token.signer == "none":
         return signing_input + "."
     if token.signer == "hs256-with-public-key-bytes":
         # The classic algorithm-confusion forgery: HMAC keyed with the public key text.
         signature = hmac.new(_public_pem(private_key), signing_input.encode(), hashlib.sha256).digest()
-        return f"{signing_input}.{_b64url(signature)}"
-    key = private_key if token.signer == "trusted" else _throwaway_key()
-    digest = _RSA_HASHES.get(str(header.get("alg")), hashes.SHA256())
-    signature = key.sign(signing_input.encode(), padding.PKCS1v15(), digest)
-    return f"{signing_input}.{_b64url(signature)}"
+    elif token.signer == "other-ed25519":
+        signature = _throwaway_ed25519_key().sign(signing_input.encode())
+    else:
+        key = private_key if token.signer == "trusted" else _throwaway_key()
+        alg = header.get("alg") if isinstance(header, dict) else None
+        signature = key.sign(signing_input.encode(), padding.PKCS1v15(), _RSA_HASHES.get(str(alg), hashes.SHA256()))
+    return f"{signing_input}.{_b64url(signature, padded=token.padded)}"
 
 
 def mint(
@@ -220,13 +283,41 @@ def mint(
         header = _substitute(token.header, "", places, now)
         claims = _substitute(token.claims, "", places, now)
         texts.append(_sign(token, header, claims, private_key))
-    request = MintedRequest(headers={}, params={}, cookies={}, method=scenario.method)
+    headers: dict[str, str] = {}
+    more_headers: list[tuple[str, str]] = []
+    params: dict[str, str] = {}
+    more_params: list[tuple[str, str | None]] = []
+    cookies: dict[str, str] = {}
+
+    def add_header(name: str, value: str) -> None:
+        if any(name.lower() == sent.lower() for sent in headers):
+            more_headers.append((name, value))
+        else:
+            headers[name] = value
+
+    for name, value in scenario.headers:
+        add_header(name, value)
     for placement in scenario.send:
+        if placement.valueless:
+            more_params.append((placement.name, None))
+            continue
         text = texts[placement.token]
         if placement.place == "header":
-            request.headers[placement.name] = f"{placement.scheme} {text}" if placement.scheme else text
+            add_header(placement.name, f"{placement.scheme} {text}" if placement.scheme else text)
         elif placement.place == "query":
-            request.params[placement.name] = text
+            if placement.name in params:
+                more_params.append((placement.name, text))
+            else:
+                params[placement.name] = text
         else:
-            request.cookies[placement.name] = text
-    return request
+            if placement.name in cookies:
+                raise ScenarioFileError(f"{scenario.id}: cookie {placement.name!r} is sent twice")
+            cookies[placement.name] = text
+    return MintedRequest(
+        headers=headers,
+        params=params,
+        cookies=cookies,
+        method=scenario.method,
+        more_headers=tuple(more_headers),
+        more_params=tuple(more_params),
+    )
