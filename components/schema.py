@@ -54,6 +54,15 @@ class _Required:
 REQUIRED: Any = _Required()
 """The default of an argument that must be given."""
 
+
+class _Opaque:
+    def __repr__(self) -> str:
+        return "OPAQUE"
+
+
+OPAQUE: Any = _Opaque()
+"""A value that is present but cannot be read here (an encrypted `secure:` stack value): counted as given, not checked."""
+
 Rule = Callable[[Any, str], Any]
 """Checks and normalises one value; the second argument is the value's key in the caller's spelling."""
 
@@ -171,6 +180,9 @@ class Schema:
                     # A default goes through its rule too: nested settings fill in their own defaults.
                     default = copy.deepcopy(field.default)
                     result[field.name] = None if default is None else field.rule(default, key)
+                    continue
+                if values[given] is OPAQUE:
+                    result[field.name] = None
                     continue
                 try:
                     result[field.name] = self._check(field, values[given], key)

@@ -13,7 +13,7 @@ from .cors_settings import CORS_SCHEMA
 from .errors import ConfigError, describe
 from .jwt_settings import JWT_SCHEMA
 from .protected_api import ProtectedApiArgs
-from .schema import Schema, Spelling, calling_as, collecting
+from .schema import OPAQUE, Schema, Spelling, calling_as, collecting
 from .stack_schema import ENTRY_SCHEMA, KEYS, NAMESPACE, SINGLE_API_KEYS, STACK_SCHEMA, config_name
 from .trust import FronteggTrustArgs
 
@@ -64,12 +64,15 @@ def _check_namespaces(config: Mapping[str, str]) -> None:
             )
 
 
-def _parse(config: Mapping[str, str], report: Callable[[ConfigError], None]) -> dict[str, Any]:
+def _parse(config: Mapping[str, str], opaque: Collection[str], report: Callable[[ConfigError], None]) -> dict[str, Any]:
     types = {config_name(key): key.type for key in KEYS}
     parsed: dict[str, Any] = {}
     for full, raw in config.items():
         namespace, _, name = full.partition(":")
         if namespace != NAMESPACE:
+            continue
+        if full in opaque:
+            parsed[name] = OPAQUE
             continue
         if types.get(name, "string") == "string":
             parsed[name] = raw
@@ -104,7 +107,9 @@ def _api_args(values: Mapping[str, Any], secret: bool, names: Mapping[str, str])
     return cast(ProtectedApiArgs, args)
 
 
-def _settings(config: Mapping[str, str], secret_keys: Collection[str], report: Callable[[ConfigError], None]) -> StackSettings | None:
+def _settings(
+    config: Mapping[str, str], secret_keys: Collection[str], report: Callable[[ConfigError], None], opaque: Collection[str] = ()
+) -> StackSettings | None:
     """The settings, or None when a problem was reported (reporting raises, except when collecting every problem)."""
     reported: list[ConfigError] = []
 
@@ -113,7 +118,7 @@ def _settings(config: Mapping[str, str], secret_keys: Collection[str], report: C
         report(error)
 
     _check_namespaces(config)
-    parsed = _parse(config, problem)
+    parsed = _parse(config, opaque, problem)
     normalised = STACK_SCHEMA.normalise(parsed, keys=Spelling.CONFIG, partial=True)
     single = sorted(config_name(key) for key in SINGLE_API_KEYS if parsed.get(config_name(key)) is not None)
     if parsed.get("apis") is not None and single:
@@ -148,7 +153,7 @@ def _settings(config: Mapping[str, str], secret_keys: Collection[str], report: C
                     key, "nothing", "a route needs at least one of routePaths, routeHosts and routeMethods", f'set {key}, e.g. ["/orders"]'
                 )
             )
-    elif normalised["apis"] is not None:
+    elif parsed["apis"] is not OPAQUE and normalised["apis"] is not None:
         for index, entry in enumerate(normalised["apis"]):
             if not (entry["route_paths"] or entry["route_hosts"] or entry["route_methods"]):
                 key = f"{_full('apis')}[{index}].routePaths"
@@ -172,7 +177,7 @@ def _settings(config: Mapping[str, str], secret_keys: Collection[str], report: C
                     f"set it without --secret (pulumi config set {name} <value>); if a secret was pasted here, rotate it",
                 )
             )
-    if reported:
+    if reported or opaque:
         return None
     return _args(parsed, normalised, frozenset(secret_keys))
 
@@ -211,11 +216,14 @@ def read_current() -> StackSettings:
     return read(*current())
 
 
-def problems(config: Mapping[str, str], secret_keys: Collection[str] = ()) -> list[ConfigError]:
-    """Every problem in the config at once (for an offline check), each naming its key; [] when the config is good."""
+def problems(config: Mapping[str, str], secret_keys: Collection[str] = (), opaque: Collection[str] = ()) -> list[ConfigError]:
+    """Every problem in the config at once (for an offline check), each naming its key; [] when the config is good.
+
+    `opaque` keys are present but unreadable here (encrypted `secure:` values): they count as set and are not checked.
+    """
     with as_configured(), collecting() as found:
         try:
-            _settings(config, secret_keys, found.append)
+            _settings(config, secret_keys, found.append, opaque)
         except ConfigError as error:
             found.append(error)
     return found

@@ -170,3 +170,11 @@ def test_the_three_api_stack_registers_what_the_readme_says() -> None:
     kinds = sorted(r.type for r in result.kong)
     assert kinds.count(KONG["service"]) == 3 and kinds.count(KONG["route"]) == 3 and kinds.count(KONG["plugin"]) == 4
     assert len(result.kong) == 3 + 3 + 4 + 1 + 1
+
+
+def test_an_encrypted_value_counts_as_set_and_is_not_checked() -> None:
+    config = cli_config(overrides={key("upstreamUrl"): "v1:not-decryptable", key("fronteggPublicKey"): "v1:not-decryptable"})
+    opaque = [key("upstreamUrl"), key("fronteggPublicKey")]
+    assert stack_config.problems(config, secret_keys=opaque, opaque=opaque) == []
+    missing = stack_config.problems(cli_config(drop=(key("upstreamUrl"),)))
+    assert [problem.key for problem in missing] == [key("upstreamUrl")]
