@@ -3,10 +3,10 @@ VENV ?= venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help install test lint typecheck pytest actionlint pulumi-yaml preview up down e2e bench clean
+.PHONY: help install test lint typecheck pytest actionlint generate schema validate preview up down e2e bench clean
 
 help: ## List the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -31,8 +31,16 @@ pytest: $(STAMP) ## The test suite under Pulumi's mock runtime (no CLI, no Kong,
 actionlint: $(STAMP) ## Lint .github/workflows with actionlint
 	bash scripts/actionlint.sh
 
-pulumi-yaml: $(STAMP) ## Regenerate Pulumi.yaml's config block from components/stack_config.py
-	$(PY) -m components.stack_config > Pulumi.yaml
+generate: $(STAMP) ## Regenerate what is generated from one source: Pulumi.yaml, the config table, the pack's weakening table
+	$(PY) -m tools.config_reference pulumi-yaml > Pulumi.yaml
+	$(PY) -m tools.config_reference docs-table --write docs/configuration.md
+	cp components/weakening.py policy/weakening.py
+
+schema: $(STAMP) ## Print the package schema (JSON) exactly as the component provider serves it
+	@$(PY) -m tools.schema
+
+validate: $(STAMP) ## Check Pulumi.yaml + Pulumi.$(STACK).yaml as the program would, no CLI needed: make validate STACK=dev [OFFLINE=1]
+	$(PY) -m tools.validate_stack $(STACK) $(if $(OFFLINE),--offline)
 
 preview: $(STAMP) ## pulumi preview on the selected stack (names what is missing: the Pulumi CLI, a selected stack)
 	@command -v pulumi >/dev/null || { printf '%s\n' 'Missing prerequisites:' '  - the Pulumi CLI: https://www.pulumi.com/docs/iac/download-install/' '  - then a selected stack: `pulumi login` (or set PULUMI_BACKEND_URL), then `pulumi stack select <name>`'; exit 1; } >&2

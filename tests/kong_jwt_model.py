@@ -622,8 +622,12 @@ class KongJwtPlugin:
             skip_cors_headers = True  # cors/handler.lua:204
             if not self.cors.preflight_continue:  # cors/handler.lua:206-208
                 return Verdict(200, None, {}, _cors_preflight(self.cors, request), answered_by="cors")  # cors/handler.lua:241
-        outcome = self._jwt_access(request, now)
         cors_headers = {} if self.cors is None or skip_cors_headers else _cors_header_filter(self.cors, request)
+        try:
+            outcome = self._jwt_access(request, now)
+        except KongError:
+            # Kong's error page still passes cors's header_filter (spec/03-plugins/13-cors/01-access_spec.lua:842-857).
+            return Verdict(500, dict(UNEXPECTED_ERROR), {}, cors_headers, answered_by="kong")
         if isinstance(outcome, _Refusal):
             return Verdict(outcome.status, outcome.body, {}, {**outcome.headers, **cors_headers}, answered_by="jwt")
         forwarded = _forward(request, outcome)
