@@ -46,8 +46,8 @@ def _origin(value: str, key: str) -> str:
             raise ConfigError(
                 key,
                 describe(value),
-                "is not an origin: scheme and host only, no path or trailing slash (Kong compares an entry without a scheme "
-                "by host alone, so any scheme and port would pass)",
+                "is not an origin: a scheme and a host, no path or trailing slash (a browser's Origin never has a path, and "
+                "Kong matches an entry without a scheme unpredictably: never inside a list, verbatim when alone)",
                 'write it like "https://app.example.com"',
             )
         scheme, host, _port = match.groups()

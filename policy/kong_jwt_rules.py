@@ -45,7 +45,7 @@ PUBLIC_ROUTE_PATTERN = r"^urn:pulumi:([A-Za-z0-9._-]+|\*)::[^*]+$"
 """A publicRoutes entry: a route's URN, whose stack segment alone may be `*` (one config file serves every stack)."""
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_DNS_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 _ABSENT = object()
 _UNKNOWN = object()
 
@@ -160,7 +160,7 @@ def is_trusted(key: str, entries: Iterable[str]) -> bool:
         if not star and key == entry:
             return True
         label = key[len(prefix) : len(key) - len(suffix)] if len(key) > len(prefix) + len(suffix) else ""
-        if star and key.startswith(prefix) and key.endswith(suffix) and _DNS_LABEL.match(label):
+        if star and key.startswith(prefix) and key.endswith(suffix) and _DNS_LABEL.fullmatch(label):
             return True
     return False
 

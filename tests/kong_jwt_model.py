@@ -5,9 +5,10 @@ at tag 3.9.3, fed with what the real program declared under Pulumi's mock runtim
 rule names the Kong file and line it follows. Where Kong raises a Lua error the client gets a 500; a corner the model does
 not cover raises `Unmodelled` rather than guess.
 
-Not modelled: a warm credential cache (see `_credential`), the body and headers of Kong's own 500 page beyond its
-message, other plugins (key-auth, ...), the upstream's own response headers (an upstream `Vary` is not merged), and JSON
-that Python and lua-cjson read differently (NaN, Infinity, hexadecimal numbers, nesting deeper than 1000).
+Not modelled: a warm credential cache (see `_credential`), Kong's 500 page beyond its message, other plugins (key-auth,
+...), the upstream's own response headers (an upstream `Vary` is not merged), more than 100 headers or query arguments
+(lua_max_req_headers / lua_max_uri_args, kong_defaults.lua:198-200), and JSON that Python and lua-cjson read differently
+(NaN, Infinity, hexadecimal numbers, nesting deeper than 1000).
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ class HttpRequest:
         return [value for key, value in self.headers if key.lower() == name.lower()]
 
     def header(self, name: str) -> str | None:
-        """kong.request.get_header: the first occurrence only (kong/pdk/request.lua:598-630)."""
+        """kong.request.get_header: the first occurrence only (kong/pdk/request.lua:596-630)."""
         values = self.values(name)
         return values[0] if values else None
 
@@ -173,7 +174,7 @@ class JwtConfig:
         for name in ("uri_param_names", "cookie_names", "header_names", "claims_to_verify"):
             items = _string_list(config, name, "jwt")
             if items is not None:
-                values[name] = tuple(dict.fromkeys(items))  # a set: Kong drops repeats
+                values[name] = tuple(dict.fromkeys(items))  # a set: Kong drops repeats (schema/init.lua:1606-1625)
         for name in ("key_claim_name", "anonymous", "realm"):
             value = config.get(name)
             if value is not None and (not isinstance(value, str) or value == ""):

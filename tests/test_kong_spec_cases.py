@@ -1,10 +1,12 @@
-"""Kong 3.9.3's own test cases for the jwt plugin, restated as data (tests/kong_spec_cases.json) and run against the model.
+"""Kong 3.9.3's own test cases, restated as data (tests/kong_spec_cases.json) and run against the model.
 
-Ported: 57 of the 65 cases in spec/03-plugins/16-jwt/03-access_spec.lua and 34 of the 35 in 01-jwt_parser_spec.lua,
-91 in all, each citing its spec lines. Skipped (the data file's `skipped` says why, case by case): the two gRPC cases
-(the model judges HTTP only), the parser's non-string argument check (a Lua API misuse the handler never makes), and
-the six logical AND/OR cases whose answer comes from the key-auth plugin. Kong's fixture keys are replaced by keys
-generated here (RSA 2048, EC P-256/P-384/P-521, Ed25519, Ed448), its generated credential keys and secrets by our own.
+Ported from the jwt plugin: 57 of the 65 cases in spec/03-plugins/16-jwt/03-access_spec.lua and 34 of the 35 in
+01-jwt_parser_spec.lua, 91 in all, each citing its spec lines. Skipped (the data file's `skipped` says why, case by
+case): the two gRPC cases (the model judges HTTP only), the parser's non-string argument check (a Lua API misuse the
+handler never makes), and the six logical AND/OR cases whose answer comes from the key-auth plugin. Kong's fixture keys
+are replaced by keys generated here (RSA 2048, EC P-256/P-384/P-521, Ed25519, Ed448), its generated credential keys and
+secrets by our own. From the cors plugin: the 129 origin-matching cases of spec/03-plugins/13-cors/01-access_spec.lua
+(13 origin lists), which pin down how the model's cors answers a preflight from each origin.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import functools
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +46,7 @@ SPEC_IT_BLOCKS = {"03-access_spec.lua": 65, "01-jwt_parser_spec.lua": 35}
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey
 _CURVES: dict[str, ec.EllipticCurve] = {"ec-p256": ec.SECP256R1(), "ec-p384": ec.SECP384R1(), "ec-p521": ec.SECP521R1()}
-_HASHES = {"256": hashes.SHA256, "384": hashes.SHA384, "512": hashes.SHA512}
+_HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {"256": hashes.SHA256, "384": hashes.SHA384, "512": hashes.SHA512}
 _HMAC = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
 
 
@@ -121,7 +124,7 @@ def mint(token: dict[str, Any]) -> str:
     claims = resolve(token["claims"])
     signing_input = f"{_b64url(json.dumps(header).encode())}.{_b64url(json.dumps(claims).encode())}"
     signature = _signature(token["alg"], signing_key(token["key"]), signing_input.encode())
-    return token.get("prefix", "") + f"{signing_input}.{_b64url(signature)}"
+    return str(token.get("prefix", "")) + f"{signing_input}.{_b64url(signature)}"
 
 
 @functools.cache
@@ -202,3 +205,74 @@ def test_every_spec_case_is_ported_or_skipped_with_a_reason() -> None:
     for spec_file, count in SPEC_IT_BLOCKS.items():
         assert sum(spec.startswith(spec_file) for spec in ported + skipped) == count, spec_file
     assert (len(CASES["access"]), len(CASES["parser"]), len(skipped)) == (57, 34, 9)
+
+
+CORS_ORIGIN_CASES = [
+    (group["spec"], group["origins"], origin, allowed)
+    for group in CASES["cors_origins"]["cases"]
+    for origin, allowed in group["preflight_from"].items()
+]
+
+
+@pytest.mark.parametrize(("spec", "origins", "origin", "allowed"), CORS_ORIGIN_CASES, ids=[f"{c[0]} {c[2]}" for c in CORS_ORIGIN_CASES])
+def test_kongs_cors_origin_case(spec: str, origins: list[str], origin: str, allowed: str | None) -> None:
+    gateway = route("jwt1.test").with_cors({"origins": origins})
+    preflight = HttpRequest("OPTIONS", (("Origin", origin), ("Access-Control-Request-Method", "GET")))
+    verdict = gateway.access(preflight, now=NOW)
+    assert (verdict.status, verdict.answered_by, verdict.header("Access-Control-Allow-Origin")) == (200, "cors", allowed)
+    if allowed is not None:
+        assert verdict.header("Access-Control-Allow-Methods") == "GET,HEAD,PUT,PATCH,POST,DELETE,OPTIONS,TRACE,CONNECT"
+        for absent in (
+            "Access-Control-Allow-Headers",
+            "Access-Control-Expose-Headers",
+            "Access-Control-Allow-Credentials",
+            "Access-Control-Max-Age",
+        ):
+            assert verdict.header(absent) is None, absent
+
+
+# --- Rules read from the source that Kong's specs do not exercise ------------------------------------------------------
+
+
+def signed_request(alg: str, key: Any, iss: str, header: dict[str, Any] | None = None) -> HttpRequest:
+    token = mint({"claims": {"iss": iss, "exp": "+60"}, "alg": alg, "key": key, **({"header": header} if header else {})})
+    return HttpRequest(headers=(("Authorization", f"Bearer {token}"),))
+
+
+def test_a_ps256_token_signed_by_a_4096_bit_key_makes_kong_fail() -> None:
+    # jwt_parser.lua:173: assert(#signature == 256) raises for any other RSA size: Kong answers 500, not 401.
+    big = rsa.generate_private_key(public_exponent=65537, key_size=4096)
+    pem = big.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    gateway = KongJwtPlugin({}, [Credential("big", "PS256", pem, None, consumers()["no-body"])])
+    token_header = _b64url(json.dumps({"typ": "JWT", "alg": "PS256"}).encode())
+    claims = _b64url(json.dumps({"iss": "big"}).encode())
+    digest = hashes.SHA256()
+    signature = big.sign(f"{token_header}.{claims}".encode(), padding.PSS(padding.MGF1(digest), 32), digest)
+    request = HttpRequest(headers=(("Authorization", f"Bearer {token_header}.{claims}.{_b64url(signature)}"),))
+    assert gateway.access(request, now=NOW).status == 500
+
+
+def test_an_es256_token_with_a_der_signature_makes_kong_fail() -> None:
+    # jwt_parser.lua:139: assert(#signature == 64); a DER-encoded ECDSA signature (70-72 bytes) raises: 500.
+    key = private_key("es256")
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    gateway = KongJwtPlugin({}, [Credential("ec", "ES256", public_pem("es256"), None, consumers()["no-body"])])
+    signing_input = f"{_b64url(json.dumps({'alg': 'ES256'}).encode())}.{_b64url(json.dumps({'iss': 'ec'}).encode())}"
+    der = key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256()))
+    request = HttpRequest(headers=(("Authorization", f"Bearer {signing_input}.{_b64url(der)}"),))
+    assert gateway.access(request, now=NOW).status == 500
+    assert route("jwt1.test").access(signed_request("ES256", "es256", "nobody"), now=NOW).status == 401  # raw r||s decodes fine
+
+
+def test_secret_is_base64_reads_the_secret_as_base64url() -> None:
+    # handler.lua:211-212 uses the parser's base64url decoder: a standard-base64 secret with "+" or "/" decodes to nil.
+    gateway = KongJwtPlugin({"secret_is_base64": True}, [Credential("k", "HS256", None, "ab+/", consumers()["no-body"])])
+    verdict = gateway.access(signed_request("HS256", {"text": "anything"}, "k"), now=NOW)
+    assert verdict.body == {"message": "Invalid key/secret"}
+
+
+def test_a_500_still_carries_the_cors_headers() -> None:
+    gateway = route("jwt1.test").with_cors({"origins": ["https://app.example.com"]})
+    request = HttpRequest(headers=(("Authorization", f"Bearer {mint({'claims': 42, 'alg': 'HS256', 'key': 'jwt_secret'})}"),))
+    verdict = gateway.access(request, now=NOW)
+    assert (verdict.status, verdict.header("Access-Control-Allow-Origin")) == (500, "https://app.example.com")

@@ -30,6 +30,7 @@ from components import weakening
 from policy import kong_jwt_rules as rules
 from policy import weakening as pack_weakening
 from testkit.mock_runtime import KONG, MAIN, ROOT, Registration, cli_config, run
+from tests.test_program import TEN_JWT_FIELDS
 
 CONFIG_FILE = ROOT / "policy" / "config.json"
 POLICIES = rules.policies(pack_weakening.WEAKENINGS)
@@ -38,19 +39,8 @@ REFERENCES = ("routeId", "serviceId", "consumerId")
 UNKNOWN = UNKNOWN_STRING_VALUE
 DEV_ISSUER = "https://app-dev-example.frontegg.com"
 
-# The jwt plugin config the program declares: all ten fields of Kong 3.9's jwt schema, `anonymous` and `realm` null.
-SECURE: dict[str, Any] = {
-    "anonymous": None,
-    "claims_to_verify": ["exp"],
-    "cookie_names": [],
-    "header_names": ["authorization"],
-    "key_claim_name": "iss",
-    "maximum_expiration": 0,
-    "realm": None,
-    "run_on_preflight": True,
-    "secret_is_base64": False,
-    "uri_param_names": [],
-}
+SECURE: dict[str, Any] = dict(TEN_JWT_FIELDS)
+"""The jwt plugin config the program declares: all ten fields of Kong 3.9's jwt schema, `anonymous` and `realm` null."""
 SECURE_CONFIG = json.dumps(SECURE, sort_keys=True, separators=(",", ":"))
 
 
@@ -345,7 +335,9 @@ def test_a_credential_key_that_no_frontegg_token_carries_is_refused(key: str, ex
     assert expected in message
 
 
-@pytest.mark.parametrize("key", ["http://localhost:8080", "http://127.0.0.1:9000", "http://127.0.0.2", "http://[::1]:8080", "https://login.example.com:8443"])
+@pytest.mark.parametrize(
+    "key", ["http://localhost:8080", "http://127.0.0.1:9000", "http://127.0.0.2", "http://[::1]:8080", "https://login.example.com:8443"]
+)
 def test_loopback_http_and_custom_ports_are_accepted_when_trusted(key: str) -> None:
     assert check_credential({**GOOD_CREDENTIAL, "key": key}, {"trustedIssuers": [key]}) == []
 
@@ -1067,3 +1059,10 @@ def test_the_pack_entry_point_builds_the_pack_from_the_rules_and_its_weakening_c
     assert [p.name for p in built["policies"]] == [p.name for p in POLICIES]
     [plugin_policy] = [p for p in built["policies"] if p.name == rules.PLUGIN_POLICY]
     assert plugin_policy.config_schema.properties["allow"]["items"]["enum"] == [w.id for w in pack_weakening.WEAKENINGS]
+
+
+@pytest.mark.parametrize(
+    "key", ["https://app-dev-example.frontegg.com\n", "https://app-dev-\nexample.frontegg.com", "https://app-dev-example.frontegg.com\t"]
+)
+def test_a_credential_key_with_control_characters_is_refused_though_urlsplit_drops_them(key: str) -> None:
+    assert check_credential({**GOOD_CREDENTIAL, "key": key})

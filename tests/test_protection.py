@@ -10,7 +10,7 @@ import pytest
 
 from testkit.mock_runtime import KONG, PROJECT, Registration, Run, cli_config, run
 from tests.keys import rsa_key, spki_pem
-from tests.kong_jwt_model import CORS_METHODS, UNEXPECTED_ERROR, KongJwtPlugin, Verdict
+from tests.kong_jwt_model import CORS_METHODS, UNEXPECTED_ERROR, HttpRequest, KongJwtPlugin, Verdict
 from tools.token_scenarios import Scenario, load_scenarios, mint
 
 NOW = 1_750_000_000
@@ -198,6 +198,19 @@ def test_a_row_cors_becomes_every_field_of_kongs_cors_plugin() -> None:
     }
 
 
+def test_the_program_refuses_the_cors_config_kong_would_turn_into_echoing_every_origin() -> None:
+    if not program_reads("cors"):
+        pytest.skip("the program reads no cors stack key yet")
+    wildcard = {"origins": ["*"], "credentials": True}
+    assert run(stack(cors=wildcard)).error is not None, 'origins ["*"] with credentials must be refused'
+    # What Kong would do with it (cors/handler.lua:182-189): echo any site's Origin back and allow credentials.
+    plugin = KongJwtPlugin.from_run(declared({})).with_cors(cors_plugin_config(wildcard))
+    preflight = HttpRequest("OPTIONS", (("Origin", "https://evil.example.com"), ("Access-Control-Request-Method", "POST")))
+    verdict = plugin.access(preflight, now=NOW)
+    assert verdict.header("Access-Control-Allow-Origin") == "https://evil.example.com"
+    assert verdict.header("Access-Control-Allow-Credentials") == "true"
+
+
 # --- from_run against the shapes the program has registered (route-scoped, 8 fields) and will register --------------
 
 
@@ -235,7 +248,9 @@ EIGHT_FIELDS = {
 
 
 def test_from_run_reads_a_route_scoped_plugin_with_eight_fields() -> None:
-    plugin = KongJwtPlugin.from_run(Run(resources=kong_resources("api", scope="route", config=EIGHT_FIELDS, username="f", issuer=WORKSPACE)))
+    plugin = KongJwtPlugin.from_run(
+        Run(resources=kong_resources("api", scope="route", config=EIGHT_FIELDS, username="f", issuer=WORKSPACE))
+    )
     assert (plugin.config.uri_param_names, plugin.config.realm, plugin.cors) == ((), None, None)
     request = mint(BY_ID["frontegg-user-token"], private_key=rsa_key("trusted"), issuer=WORKSPACE, now=NOW)
     assert request is not None
@@ -247,7 +262,9 @@ def test_from_run_needs_the_service_named_when_there_are_several() -> None:
     resources = [
         *kong_resources("orders", scope="service", config=ten_fields, username="a", issuer=WORKSPACE),
         *kong_resources("billing", scope="service", config=EIGHT_FIELDS, username="b", issuer=CUSTOM_DOMAIN),
-        registration("plugin", "orders-cors", {"name": "cors", "serviceId": "orders-id", "configJson": json.dumps({"origins": ["https://a.test"]})}),
+        registration(
+            "plugin", "orders-cors", {"name": "cors", "serviceId": "orders-id", "configJson": json.dumps({"origins": ["https://a.test"]})}
+        ),
     ]
     with pytest.raises(AssertionError, match="service_name"):
         KongJwtPlugin.from_run(Run(resources=resources))

@@ -31,7 +31,7 @@ PLACES: tuple[Place, ...] = ("header", "query", "cookie")
 NEEDS = ("custom_domain",)
 CORS_KEYS = ("origins", "credentials", "methods", "headers", "exposedHeaders", "maxAge")
 """A row's `cors`, in stack-config spelling (Kong's cors plugin fields, camelCased)."""
-_RELATIVE = re.compile(r"^[+-]\d+$")
+_RELATIVE = re.compile(r"[+-]\d+")
 _RSA_HASHES: dict[str, hashes.HashAlgorithm] = {"RS256": hashes.SHA256(), "RS384": hashes.SHA384(), "RS512": hashes.SHA512()}
 GARBAGE = "this-is-not-a-jwt"
 
@@ -234,7 +234,7 @@ def _public_pem(key: RSAPrivateKey) -> bytes:
 
 def _substitute(value: Any, name: str, places: Mapping[str, str], now: int) -> Any:
     if isinstance(value, str):
-        if name in TIME_CLAIMS and _RELATIVE.match(value):
+        if name in TIME_CLAIMS and _RELATIVE.fullmatch(value):
             return now + int(value)
         for placeholder in sorted(places, key=len, reverse=True):
             value = value.replace(placeholder, places[placeholder])
