@@ -40,6 +40,7 @@ schema: $(STAMP) ## Print the package schema (JSON) exactly as the component pro
 	@$(PY) -m tools.schema
 
 validate: $(STAMP) ## Check Pulumi.yaml + Pulumi.$(STACK).yaml as the program would, no CLI needed: make validate STACK=dev [OFFLINE=1]
+	@test -n "$(STACK)" || { echo 'usage: make validate STACK=<name> [OFFLINE=1]' >&2; exit 2; }
 	$(PY) -m tools.validate_stack $(STACK) $(if $(OFFLINE),--offline)
 
 preview: $(STAMP) ## pulumi preview on the selected stack (names what is missing: the Pulumi CLI, a selected stack)
@@ -56,8 +57,8 @@ down: ## Destroy the local stack and stop the containers
 e2e: $(STAMP) ## End-to-end suite: the real engine against a live Kong (fails, naming what is missing)
 	bash scripts/e2e.sh
 
-bench: $(STAMP) ## Benchmark the component's cost as the number of protected APIs grows
-	$(PY) benchmarks/component_cost.py
+bench: $(STAMP) ## Benchmark the components' cost as APIs grow (BENCH_ARGS="--write-doc docs/benchmarks.md" refreshes the doc)
+	$(PY) benchmarks/component_cost.py $(BENCH_ARGS)
 
 clean: ## Remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -43,6 +43,7 @@ from components.jwks import JWKS_PATH, fetch_jwks  # noqa: E402
 from components.key_discovery import discover  # noqa: E402
 from components.plugin_json import plugin_json  # noqa: E402
 from testkit.mock_runtime import Registration, Run, run  # noqa: E402
+from tools import generated_block  # noqa: E402
 
 SIZES = (1, 10, 100, 500)
 RUNS = {1: 5, 10: 5, 100: 5, 500: 5}
@@ -492,11 +493,7 @@ def machine() -> str:
 
 def replace_block(document: str, block: str) -> str:
     """The document with what lies between DOC_BEGIN and DOC_END replaced by `block`."""
-    head, begin, rest = document.partition(DOC_BEGIN)
-    _, end, tail = rest.partition(DOC_END)
-    if not begin or not end:
-        raise SystemExit(f"no benchmark-result markers in the document: {DOC_BEGIN} ... {DOC_END}")
-    return f"{head}{DOC_BEGIN}\n{block}{DOC_END}{tail}"
+    return generated_block.replace_block(document, DOC_BEGIN, DOC_END, block)
 
 
 def doc_block(rows: list[Row], seconds: float, load: tuple[float, float]) -> str:

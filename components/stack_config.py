@@ -182,21 +182,31 @@ def _settings(
     return _args(parsed, normalised, frozenset(secret_keys))
 
 
-def _args(parsed: Mapping[str, Any], normalised: Mapping[str, Any], secret_keys: frozenset[str]) -> StackSettings:
+def _trust_args(parsed: Mapping[str, Any], secret_keys: Collection[str]) -> FronteggTrustArgs:
     trust: dict[str, Any] = {}
     for key in KEYS:
         name = config_name(key)
         if key.feeds != "trust" or parsed.get(name) in (None, "", []):
             continue
         trust[key.field.name] = pulumi.Output.secret(parsed[name]) if _full(name) in secret_keys else parsed[name]
+    return cast(FronteggTrustArgs, trust)
+
+
+def trust_args(config: Mapping[str, str]) -> FronteggTrustArgs:
+    """The trust's arguments as the program builds them from config, for checks that do not run the program."""
+    return _trust_args(_parse(config, (), lambda error: None), ())
+
+
+def _args(parsed: Mapping[str, Any], normalised: Mapping[str, Any], secret_keys: frozenset[str]) -> StackSettings:
+    trust = _trust_args(parsed, secret_keys)
     if normalised["apis"] is not None:
         names = {field.name: field.spelled(Spelling.CONFIG) for field in ENTRY_SCHEMA.fields}
         secret = _full("apis") in secret_keys
         apis = {entry["service_name"]: _api_args(raw, secret, names) for entry, raw in zip(normalised["apis"], parsed["apis"], strict=True)}
-        return StackSettings(cast(FronteggTrustArgs, trust), apis, single=False, secret_keys=secret_keys)
+        return StackSettings(trust, apis, single=False, secret_keys=secret_keys)
     names = {key.field.name: config_name(key) for key in SINGLE_API_KEYS}
     api = _api_args(parsed, _full("upstreamUrl") in secret_keys, names)
-    return StackSettings(cast(FronteggTrustArgs, trust), {SINGLE_API_NAME: api}, single=True, secret_keys=secret_keys)
+    return StackSettings(trust, {SINGLE_API_NAME: api}, single=True, secret_keys=secret_keys)
 
 
 def read(config: Mapping[str, str], secret_keys: Collection[str] = ()) -> StackSettings:

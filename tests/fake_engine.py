@@ -6,10 +6,10 @@ are served here from the stubs in `pulumi.runtime.proto` (checked against pulumi
 record what they are sent. The provider itself runs as a real subprocess (`start_provider`).
 """
 
-import os
 import selectors
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator, Mapping
 from concurrent import futures
@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import grpc
-from google.protobuf import empty_pb2, json_format, struct_pb2
+import grpc  # type: ignore[import-untyped]  # no stubs in the venv (types-grpcio would bring them)
+from google.protobuf import empty_pb2, json_format
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, provider_pb2_grpc, resource_pb2, resource_pb2_grpc
 
 from testkit.mock_runtime import SECRET_SIG, SECRET_VALUE
@@ -111,9 +111,9 @@ class Monitor(resource_pb2_grpc.ResourceMonitorServicer):
         urn = json_format.MessageToDict(request.args)["urn"]
         if urn not in self.existing:
             context.abort(grpc.StatusCode.NOT_FOUND, f"no resource {urn}")
-        answer = struct_pb2.Struct()
-        answer.update({"urn": urn, "id": self.existing[urn], "state": {}})
-        return resource_pb2.ResourceInvokeResponse(**{"return": answer})
+        response = resource_pb2.ResourceInvokeResponse()
+        getattr(response, "return").update({"urn": urn, "id": self.existing[urn], "state": {}})  # `return` is a keyword
+        return response
 
     def RegisterResource(  # noqa: N802 - gRPC name
         self, request: resource_pb2.RegisterResourceRequest, context: Any
@@ -190,22 +190,23 @@ def monitor(existing: Mapping[str, str]) -> Iterator[tuple[Monitor, str]]:
 @contextmanager
 def start_provider(engine_address: str, *, startup_seconds: float = 60) -> Iterator[provider_pb2_grpc.ResourceProviderStub]:
     """The provider as Pulumi runs it: a process given the engine's address, which prints its port and serves on it."""
-    stderr = open(os.devnull, "w")  # noqa: SIM115 - closed below; the provider's own logging is not under test
-    process = subprocess.Popen(
-        [sys.executable, "-c", PROVIDER_ENTRY, engine_address], cwd=ROOT, stdout=subprocess.PIPE, stderr=stderr, text=True
-    )
-    assert process.stdout is not None
-    try:
-        with selectors.DefaultSelector() as selector:
-            selector.register(process.stdout, selectors.EVENT_READ)
-            # A bound on a hung start, not a synchronisation: the port line is what is waited for.
-            ready = selector.select(timeout=startup_seconds)
-        line = process.stdout.readline() if ready else ""
-        assert line.strip().isdigit(), f"the provider printed {line!r} instead of its port (exit code {process.poll()})"
-        with grpc.insecure_channel(f"127.0.0.1:{line.strip()}") as channel:
-            yield provider_pb2_grpc.ResourceProviderStub(channel)
-    finally:
-        process.kill()
-        process.wait()
-        process.stdout.close()
-        stderr.close()
+    with tempfile.TemporaryFile() as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-c", PROVIDER_ENTRY, engine_address], cwd=ROOT, stdout=subprocess.PIPE, stderr=stderr, text=True
+        )
+        assert process.stdout is not None
+        try:
+            with selectors.DefaultSelector() as selector:
+                selector.register(process.stdout, selectors.EVENT_READ)
+                # A bound on a hung start, not a synchronisation: the port line itself is what is waited for.
+                ready = selector.select(timeout=startup_seconds)
+            line = process.stdout.readline() if ready else ""
+            if not line.strip().isdigit():
+                stderr.seek(0)
+                raise AssertionError(f"the provider printed {line!r}, not its port; its stderr:\n{stderr.read().decode(errors='replace')}")
+            with grpc.insecure_channel(f"127.0.0.1:{line.strip()}") as channel:
+                yield provider_pb2_grpc.ResourceProviderStub(channel)
+        finally:
+            process.kill()
+            process.wait()
+            process.stdout.close()

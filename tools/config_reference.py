@@ -22,6 +22,7 @@ from components.protected_api import ProtectedApiArgs
 from components.schema import REQUIRED, Schema, Spelling
 from components.stack_schema import KEYS, NAMESPACE, StackKey, config_name
 from components.trust import FronteggTrustArgs
+from tools import generated_block
 
 _STACK_ONLY = {
     "apis": "Several protected APIs sharing the one trust: a list of objects with name (the Kong service name), upstreamUrl, "
@@ -117,12 +118,8 @@ def write_between_markers(path: str, text: str) -> None:
     """Replace what lies between DOCS_BEGIN and DOCS_END in a file with `text`."""
     with open(path) as document:
         content = document.read()
-    head, begin, rest = content.partition(DOCS_BEGIN)
-    _, end, tail = rest.partition(DOCS_END)
-    if not begin or not end:
-        raise SystemExit(f"{path} has no generated-tables markers: {DOCS_BEGIN} ... {DOCS_END}")
     with open(path, "w") as document:
-        document.write(f"{head}{DOCS_BEGIN}\n{text}{DOCS_END}{tail}")
+        document.write(generated_block.replace_block(content, DOCS_BEGIN, DOCS_END, text))
 
 
 if __name__ == "__main__":

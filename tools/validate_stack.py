@@ -7,6 +7,7 @@ it cannot: docs/validate.md.
 """
 
 import argparse
+import contextlib
 import json
 import math
 import re
@@ -19,7 +20,7 @@ from typing import Any, TextIO
 
 import yaml
 
-from components import key_discovery, stack_config
+from components import key_discovery, stack_config, urls
 from components.errors import ConfigError, describe
 from components.jwks import JWKS_PATH
 from components.stack_schema import KEYS, NAMESPACE, config_name
@@ -124,7 +125,7 @@ def _go_text(key: object) -> str:
     return ("true" if key else "false") if isinstance(key, bool) else str(key)
 
 
-def go_json(value: object, where: str) -> str:
+def _go_json(value: object, where: str) -> str:
     """JSON as Go's json.Marshal writes a YAML value: sorted keys, no spaces, <>& escaped."""
     if value is None:
         return "null"
@@ -137,10 +138,10 @@ def go_json(value: object, where: str) -> str:
     if isinstance(value, str):
         return "".join(_GO_ESCAPES.get(char, char) for char in json.dumps(value, ensure_ascii=False))
     if isinstance(value, list):
-        return "[" + ",".join(go_json(item, where) for item in value) + "]"
+        return "[" + ",".join(_go_json(item, where) for item in value) + "]"
     if isinstance(value, dict):
         items = sorted((_go_text(key), item) for key, item in value.items())
-        return "{" + ",".join(f"{go_json(key, where)}:{go_json(item, where)}" for key, item in items) + "}"
+        return "{" + ",".join(f"{_go_json(key, where)}:{_go_json(item, where)}" for key, item in items) + "}"
     raise StackFileError(f"{where}: a {type(value).__name__} value, which the Pulumi CLI does not read as config")
 
 
@@ -150,7 +151,7 @@ def _stack_value(value: object, where: str) -> str:
         return value
     if (ciphertext := _secure(value)) is not None:
         return ciphertext
-    return go_json(value, where)
+    return _go_json(value, where)
 
 
 def _parse_key(text: str) -> str | None:
@@ -194,7 +195,7 @@ def _content(value: object) -> object:
         return {key: _content(item) for key, item in value.items()}
     if isinstance(value, list):
         return [_content(item) for item in value]
-    return value if isinstance(value, str) or value is None else json.loads(go_json(value, "value"))
+    return value if isinstance(value, str) or value is None else json.loads(_go_json(value, "value"))
 
 
 def _declarations(project: object) -> tuple[str, dict[str, tuple[str, dict[str, Any]]], str]:
@@ -240,19 +241,34 @@ def merge(project_text: str, stack_text: str, stack: str, *, stack_file: str = "
         raise StackFileError(f"{stack_file}: its config: is not a map of keys")
 
     merged = MergedConfig()
+    given = _stack_values(values, project_name, stack_file, merged)
+    _apply_declarations(declared, given, project_name, stack, merged)
+    for full in sorted(merged.opaque):
+        held = "is encrypted" if _secure(given[full]) is not None else "holds encrypted values"
+        if full.startswith(f"{project_name}:"):
+            merged.notes.append(f"{full} {held}: present, not checked")
+    others = sorted(key for key in merged.config if not key.startswith(f"{project_name}:"))
+    if others:
+        merged.notes.append(f"not checked here (their providers read them): {', '.join(others)}")
+    if document.get("environment"):
+        merged.notes.append(f"{stack_file} imports Pulumi ESC environments: the values they set are not seen here")
+    return merged
+
+
+def _stack_values(values: Mapping[object, object], project_name: str, stack_file: str, merged: MergedConfig) -> dict[str, object]:
+    """The stack file's values by full key, each also put into `merged` as the program gets it; keys the CLI cannot read are problems."""
     given: dict[str, object] = {}
     spelled: dict[str, str] = {}
-    for written, value in values.items():
-        written = _go_text(written)
+    for key, value in values.items():
+        written = _go_text(key)
         full = _parse_key(written)
         if full is None:
-            fix = f"write it as {project_name}:{written}" if ":" not in written else "write it as <namespace>:<name>"
             merged.problems.append(
                 ConfigError(
                     written,
                     "a key without a namespace" if ":" not in written else describe(written),
                     "the Pulumi CLI cannot read this key and refuses the whole stack file: stack file keys are <namespace>:<name>",
-                    fix,
+                    f"write it as {project_name}:{written}" if ":" not in written else "write it as <namespace>:<name>",
                 )
             )
             continue
@@ -268,27 +284,28 @@ def merge(project_text: str, stack_text: str, stack: str, *, stack_file: str = "
             merged.opaque.add(full)
         if value is None:
             merged.notes.append(f"{full} has no value in {stack_file}: the Pulumi CLI hands the program the text null; write '' for empty")
+    return given
 
-    for full, (written, declaration) in sorted(declared.items(), key=lambda item: item[1][0]):
-        if full in given:
-            continue
-        fallback = declaration.get("default", declaration.get("value"))
-        if fallback is not None:
-            where = f"Pulumi.yaml: config.{written}"
-            merged.config[full] = fallback if isinstance(fallback, str) else go_json(fallback, where)
-        elif full.startswith(f"{project_name}:"):
-            merged.problems.append(
-                ConfigError(
-                    full,
-                    "nothing",
-                    f"required (Pulumi.yaml declares it without a default): the Pulumi CLI stops with "
-                    f"\"Stack '{stack}' is missing configuration value '{written}'\"",
-                    f"pulumi config set {written} <value> --stack {stack}",
-                )
-            )
 
+def _apply_declarations(
+    declared: Mapping[str, tuple[str, dict[str, Any]]], given: Mapping[str, object], project_name: str, stack: str, merged: MergedConfig
+) -> None:
+    """Pulumi.yaml's defaults for the keys the stack leaves out, and what the CLI refuses before the program runs."""
     for full, (written, declaration) in sorted(declared.items(), key=lambda item: item[1][0]):
         if full not in given:
+            fallback = declaration.get("default", declaration.get("value"))
+            if fallback is not None:
+                merged.config[full] = fallback if isinstance(fallback, str) else _go_json(fallback, f"Pulumi.yaml: config.{written}")
+            elif full.startswith(f"{project_name}:"):
+                merged.problems.append(
+                    ConfigError(
+                        full,
+                        "nothing",
+                        f"required (Pulumi.yaml declares it without a default): the Pulumi CLI stops with "
+                        f"\"Stack '{stack}' is missing configuration value '{written}'\"",
+                        f"pulumi config set {written} <value> --stack {stack}",
+                    )
+                )
             continue
         value = given[full]
         if declaration.get("secret") and not _holds_secure(value):
@@ -302,28 +319,16 @@ def merge(project_text: str, stack_text: str, stack: str, *, stack_file: str = "
                 )
             )
         elif declaration.get("type") is not None and not _is_of_type(declaration, _content(value)):
-            shown = "an encrypted value" if full in merged.opaque else describe(merged.config[full])
+            kind = _type_name(declaration)
             merged.problems.append(
                 ConfigError(
                     full,
-                    shown,
-                    f"the Pulumi CLI stops with \"Stack '{stack}' with configuration key '{written}' must be of type "
-                    f"'{_type_name(declaration)}'\"",
-                    f"set it as {_type_name(declaration)}"
-                    + (", in YAML: a list under the key, or with pulumi config set --path" if declaration["type"] == "array" else ""),
+                    "an encrypted value" if full in merged.opaque else describe(merged.config[full]),
+                    f"the Pulumi CLI stops with \"Stack '{stack}' with configuration key '{written}' must be of type '{kind}'\"",
+                    f"set it as {kind}"
+                    + (", in YAML: a list under the key, or with pulumi config set --path" if kind.startswith("array") else ""),
                 )
             )
-
-    for full in sorted(merged.opaque):
-        held = "is encrypted" if _secure(given[full]) is not None else "holds encrypted values"
-        if full.startswith(f"{project_name}:"):
-            merged.notes.append(f"{full} {held}: present, not checked")
-    others = sorted(key for key in merged.config if not key.startswith(f"{project_name}:"))
-    if others:
-        merged.notes.append(f"not checked here (their providers read them): {', '.join(others)}")
-    if document.get("environment"):
-        merged.notes.append(f"{stack_file} imports Pulumi ESC environments: the values they set are not seen here")
-    return merged
 
 
 def _read(path: Path) -> str:
@@ -352,20 +357,7 @@ def _root_key(key: str) -> str:
     return re.split(r"[.\[]", key, maxsplit=1)[0]
 
 
-def _trust_args(config: Mapping[str, str]) -> dict[str, Any]:
-    """The trust's arguments from config, as stack_config builds them (unset, "" and [] left out)."""
-    args: dict[str, Any] = {}
-    for key in KEYS:
-        raw = config.get(f"{NAMESPACE}:{config_name(key)}")
-        if key.feeds != "trust" or raw in (None, ""):
-            continue
-        value = raw if key.type == "string" else json.loads(raw)
-        if value != []:
-            args[key.field.name] = value
-    return args
-
-
-def check_signing_key(merged: MergedConfig, problems: list[ConfigError], offline: bool, say: Callable[[str], None]) -> list[ConfigError]:
+def _check_signing_key(merged: MergedConfig, problems: list[ConfigError], offline: bool, say: Callable[[str], None]) -> list[ConfigError]:
     """With no pinned key, fetch the JWKS and select the key as the program would (unless offline); the problems found."""
     with stack_config.as_configured():
         pem, check = TRUST_SCHEMA.key("public_key_pem"), TRUST_SCHEMA.key("key_check")
@@ -377,19 +369,22 @@ def check_signing_key(merged: MergedConfig, problems: list[ConfigError], offline
             return []
         trust = {f"{NAMESPACE}:{config_name(key)}" for key in KEYS if key.feeds == "trust"}
         blocked = sorted({problem.key for problem in problems if _root_key(problem.key) in trust})
-        settings = None
-        if not blocked:
-            try:
-                settings = trust_settings(_trust_args(merged.config))
-            except ConfigError as error:
-                return [error]
-        url = settings.workspace_url + JWKS_PATH if settings and settings.workspace_url else f"the workspace's {JWKS_PATH}"
+        workspace = TRUST_SCHEMA.key("workspace_url")
+        url = f"the workspace's {JWKS_PATH}"
+        if workspace not in blocked and merged.config.get(workspace):
+            with contextlib.suppress(ConfigError):  # stack_config stops early at a misspelt namespace: not checked yet
+                url = urls.workspace_url(merged.config[workspace], workspace) + JWKS_PATH
         if offline:
             say(f"note: {pem} is not set, so the program fetches the signing key from {url}: skipped (--offline)")
             return []
-        if settings is None or settings.workspace_url is None:
+        if blocked:
             say(f"note: {pem} is not set, so the program fetches the signing key: not fetched until these are fixed: {', '.join(blocked)}")
             return []
+        try:
+            settings = trust_settings(stack_config.trust_args(merged.config))
+        except ConfigError as error:
+            return [error]
+        assert settings.workspace_url is not None  # fronteggWorkspaceUrl is required, and it is not blocked
         say(f"fetching the signing key from {url} (pin {pem} to skip)")
         try:
             # What FronteggTrust's signing_key() does for a key that is not pinned.
@@ -423,7 +418,7 @@ def check(stack: str, root: Path = ROOT, *, offline: bool = False, out: TextIO |
         for problem in stack_config.problems(merged.config, merged.secret_keys, merged.opaque)
         if _root_key(problem.key) not in stopped_cli  # the CLI stops first, with its own message
     ]
-    found += check_signing_key(merged, found, offline, say)
+    found += _check_signing_key(merged, found, offline, say)
     for problem in found:
         say(str(problem))
     count = f"{len(found)} problem{'s' if len(found) != 1 else ''}" if found else "no problems"
