@@ -5,8 +5,6 @@ Worst case: one fetch, its connects, reads, retries and backoff sleeps included,
 resolver's own name lookup, and, for a host with several addresses, the connect to each (each at most the time left).
 """
 
-from __future__ import annotations
-
 import contextlib
 import contextvars
 import functools
@@ -16,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -98,7 +96,7 @@ class _Watchdog:
         self._timer = threading.Timer(seconds, self._fire)
         self._timer.daemon = True
 
-    def __enter__(self) -> _Watchdog:
+    def __enter__(self) -> Self:
         self._timer.start()
         return self
 

@@ -208,7 +208,15 @@ class Schema:
                 "this value decides which Kong resources are declared, so it must be known when the program runs",
                 "pass a plain value (from config or a literal), not another resource's output",
             )
-        return pulumi.Output.from_input(value).apply(lambda resolved: field.rule(resolved, key))
+
+        def checked(resolved: Any) -> Any:
+            try:
+                return field.rule(resolved, key)
+            except ConfigError as error:
+                # An Output may be a secret, and here that cannot be told: never show what it held.
+                raise ConfigError(key, "a value known at deployment (not shown)", error.problem, error.fix) from None
+
+        return pulumi.Output.from_input(value).apply(checked)
 
     def _unknown(self, given: object, prefix: str, spelling: Spelling) -> ConfigError:
         if not isinstance(given, str):

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent import futures
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,7 +36,7 @@ FEATURES = [
     resource_pb2.RESOURCE_MONITOR_FEATURE_DELETED_WITH,
     resource_pb2.RESOURCE_MONITOR_FEATURE_ALIAS_SPECS,
 ]
-"""What the monitor tells the SDK it supports (GetDeploymentInfo): secrets and resource references, as the engine does."""
+"""What the monitor tells the SDK it supports (GetDeploymentInfo, which pulumi 3.272 asks first): as the engine does."""
 
 PROVIDER_ENTRY = """
 import socket, sys
@@ -90,17 +90,10 @@ class Monitor(resource_pb2_grpc.ResourceMonitorServicer):
         self.existing = dict(existing)
         """Resources the stack already has, by URN: their ids (the provider reads them back by URN)."""
         self.registrations: list[Registration] = []
-        self.outputs: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
     def GetDeploymentInfo(self, request: empty_pb2.Empty, context: Any) -> resource_pb2.DeploymentInfo:  # noqa: N802 - gRPC name
         return resource_pb2.DeploymentInfo(project=PROJECT, stack=STACK, dryRun=True, supportedFeatures=FEATURES)
-
-    def SupportsFeature(  # noqa: N802 - gRPC name
-        self, request: resource_pb2.SupportsFeatureRequest, context: Any
-    ) -> resource_pb2.SupportsFeatureResponse:
-        known = {"secrets", "resourceReferences", "outputValues", "deletedWith", "aliasSpecs"}
-        return resource_pb2.SupportsFeatureResponse(hasSupport=request.id in known)
 
     def Invoke(  # noqa: N802 - gRPC name
         self, request: resource_pb2.ResourceInvokeRequest, context: Any
@@ -135,9 +128,7 @@ class Monitor(resource_pb2_grpc.ResourceMonitorServicer):
     def RegisterResourceOutputs(  # noqa: N802 - gRPC name
         self, request: resource_pb2.RegisterResourceOutputsRequest, context: Any
     ) -> empty_pb2.Empty:
-        with self._lock:
-            self.outputs[request.urn] = json_format.MessageToDict(request.outputs)
-        return empty_pb2.Empty()
+        return empty_pb2.Empty()  # what register_outputs sends: the Construct response carries what callers see
 
 
 class Engine(engine_pb2_grpc.EngineServicer):
@@ -151,11 +142,6 @@ class Engine(engine_pb2_grpc.EngineServicer):
         with self._lock:
             self.logs.append(request)
         return empty_pb2.Empty()
-
-    def GetRootResource(  # noqa: N802 - gRPC name
-        self, request: engine_pb2.GetRootResourceRequest, context: Any
-    ) -> engine_pb2.GetRootResourceResponse:
-        return engine_pb2.GetRootResourceResponse(urn=STACK_URN)
 
 
 @contextmanager
@@ -188,11 +174,21 @@ def monitor(existing: Mapping[str, str]) -> Iterator[tuple[Monitor, str]]:
 
 
 @contextmanager
-def start_provider(engine_address: str, *, startup_seconds: float = 60) -> Iterator[provider_pb2_grpc.ResourceProviderStub]:
-    """The provider as Pulumi runs it: a process given the engine's address, which prints its port and serves on it."""
+def start_provider(
+    engine_address: str,
+    entry: Sequence[str] = ("-c", PROVIDER_ENTRY),
+    *,
+    cwd: Path = ROOT,
+    env: Mapping[str, str] | None = None,
+    startup_seconds: float = 60,
+) -> Iterator[provider_pb2_grpc.ResourceProviderStub]:
+    """The provider as Pulumi runs it: `python <entry> <engine address>`, which prints its port and serves on it.
+
+    By default the provider from this repository's sources; `entry`, `cwd` and `env` run another (an installed one).
+    """
     with tempfile.TemporaryFile() as stderr:
         process = subprocess.Popen(
-            [sys.executable, "-c", PROVIDER_ENTRY, engine_address], cwd=ROOT, stdout=subprocess.PIPE, stderr=stderr, text=True
+            [sys.executable, *entry, engine_address], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True
         )
         assert process.stdout is not None
         try:

@@ -223,3 +223,12 @@ def test_the_composition_types_are_the_ones_the_package_exports() -> None:
     args: ProtectedApiArgs = {"upstream_url": "https://orders.internal", "route_paths": ["/orders"], "jwt": {"maximum_expiration": 60}}
     result = run({}, program=lambda: ProtectedApi("orders", args))
     assert {r.type for r in result.kong} == {KONG["service"], KONG["plugin"], KONG["route"]}
+
+
+def test_a_value_known_only_at_deployment_that_fails_its_check_is_not_echoed() -> None:
+    secret = "ftp://Zq7XvR2mK9pL4tW8nB3cY6hJ1fD5sG0a.internal"
+    result = api(upstream_url=pulumi.Output.secret(secret))
+    # The check runs when the Output resolves, so the SDK reports it while registering the resources that use it.
+    said = str(result.error) + "".join(record.getMessage() for record in result.logs)
+    assert "upstream_url: expected an absolute http(s) URL" in said and "(given: a value known at deployment (not shown))" in said
+    assert "Zq7XvR2mK9pL4tW8nB3cY6hJ1fD5sG0a" not in said

@@ -6,6 +6,8 @@ the caller's providers as a map of references.
 """
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,8 +20,9 @@ from pulumi.runtime.proto import engine_pb2, errors_pb2, provider_pb2, provider_
 from components import __version__
 from components.provider import schema
 from tests import fake_engine
-from tests.fake_engine import PROJECT, STACK, STACK_URN, Monitor, Registration, is_secret, secret
+from tests.fake_engine import PROJECT, ROOT, STACK, STACK_URN, Monitor, Registration, is_secret, secret
 from tests.keys import rsa_key, spki_pem
+from tools.schema import schema_json
 
 TRUST = "kong-frontegg-jwt:index:FronteggTrust"
 API = "kong-frontegg-jwt:index:ProtectedApi"
@@ -133,7 +136,10 @@ def served_schema(provider: provider_pb2_grpc.ResourceProviderStub) -> dict[str,
 
 
 def test_the_served_schema_is_the_one_make_schema_prints(provider: provider_pb2_grpc.ResourceProviderStub) -> None:
-    assert served_schema(provider) == schema()
+    printed = subprocess.run([sys.executable, "-m", "tools.schema"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert printed.returncode == 0, printed.stderr
+    assert json.loads(printed.stdout) == served_schema(provider) == schema()
+    assert printed.stdout == schema_json() == json.dumps(schema(), indent=2, sort_keys=True) + "\n", "sorted, indented, stable"
     assert provider.GetPluginInfo(empty_pb2.Empty(), timeout=60).version == __version__
 
 
@@ -156,7 +162,7 @@ def test_every_input_output_and_setting_has_a_description(provider: provider_pb2
         assert type_.get("description"), token
         described |= {f"{token}.{k}": v for k, v in type_.get("properties", {}).items()}
         described |= {f"{token}.{v['value']}": v for v in type_.get("enum", [])}
-    assert len(described) == 14 + 10 + 12 + 3
+    assert len(described) == 14 + 10 + 12 + 3, "inputs, outputs, settings and key checks: one more needs a line here"
     assert [name for name, prop in described.items() if not prop.get("description")] == []
 
 
