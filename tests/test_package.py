@@ -410,9 +410,9 @@ def test_the_typescript_and_yaml_examples_are_the_same_program() -> None:
 
 
 def documented_example(marker: str) -> str:
-    """The python block that follows `<!-- example: marker -->` in docs/components.md."""
-    match = re.search(rf"<!-- example: {marker} -->\s*```python\n(.*?)```", (ROOT / "docs" / "components.md").read_text(), re.S)
-    assert match, f"docs/components.md has no example '{marker}'"
+    """The python block that follows `<!-- example: marker -->` in the README."""
+    match = re.search(rf"<!-- example: {marker} -->\s*```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    assert match, f"README.md has no example '{marker}'"
     return match.group(1)
 
 
