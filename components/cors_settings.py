@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict
 
 from .errors import ConfigError, describe
+from .routing import regex_problem
 from .schema import CALLER, Field, Schema, flag, string_list, whole_number
 from .urls import is_loopback
 
@@ -54,10 +55,17 @@ def _origin(value: str, key: str) -> str:
         if scheme == "http" and not is_loopback(host.strip("[]")):
             raise ConfigError(key, describe(value), "plain http origins are only allowed for localhost", "use the https origin")
         return value.lower()
-    try:
-        re.compile(value)
-    except re.error as error:
-        raise ConfigError(key, describe(value), f"is not a valid regex ({error})", f"write a regex like {REGEX_EXAMPLE}") from None
+    problem = regex_problem(value)
+    if problem:
+        raise ConfigError(key, describe(value), problem, f"write a regex like {REGEX_EXAMPLE}")
+    if _top_level_alternation(value):
+        # handler.lua:115-121 appends "$" to the whole entry, which then anchors only the last alternative.
+        raise ConfigError(
+            key,
+            describe(value),
+            "has a '|' outside any group, so Kong anchors only its last alternative (https://a.example.com.evil.com would match)",
+            r"group the alternatives: ^https://(a|b)\.example\.com$",
+        )
     if "://" not in value:
         raise ConfigError(
             key,
@@ -73,6 +81,26 @@ def _origin(value: str, key: str) -> str:
             f"write a regex like {REGEX_EXAMPLE}",
         )
     return value
+
+
+def _top_level_alternation(pattern: str) -> bool:
+    depth, escaped, in_class = 0, False, False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            return True
+    return False
 
 
 def _origins(value: object, key: str) -> list[str]:
@@ -103,6 +131,8 @@ def _header(value: str, key: str) -> str:
 
 def _headers(value: object, key: str) -> list[str]:
     headers = string_list(value, key, '["Authorization", "Content-Type"]', _header, unique_as="header")
+    if "*" in headers:
+        raise ConfigError(key, describe(headers), '"*" would let browsers send any header', 'list them, e.g. ["Authorization"]')
     if not headers:
         # kong/plugins/cors/handler.lua: with no headers configured, Kong echoes whatever headers the browser asks for.
         raise ConfigError(key, "[]", "an empty list would let browsers send any header", 'list them, e.g. ["Authorization"]')

@@ -47,7 +47,7 @@ def _b64_int(value: object) -> int:
 
 
 def _to_public_key(jwk: Jwk, name: KeyName, url: str) -> PublicKey:
-    where = f"key {describe(jwk.kid)} published at {url}"
+    where = f"{_named(jwk)} published at {url}"
     try:
         loaded = rsa.RSAPublicNumbers(_b64_int(jwk.e), _b64_int(jwk.n)).public_key()
     except (ValueError, binascii.Error):
@@ -61,13 +61,18 @@ def _to_public_key(jwk: Jwk, name: KeyName, url: str) -> PublicKey:
     return PublicKey.from_rsa(loaded)
 
 
+def _named(jwk: Jwk) -> str:
+    return f"key {describe(jwk.kid)}" if jwk.kid is not None else "a key without a kid"
+
+
 def _describe(keys: Sequence[Jwk]) -> str:
-    return ", ".join(f"{describe(k.kid)} ({k.kty}/{k.alg or 'no alg'})" for k in keys) or "none"
+    return ", ".join(f"{describe(k.kid) if k.kid is not None else 'no kid'} ({k.kty}/{k.alg or 'no alg'})" for k in keys) or "none"
 
 
 def select_key(keys: Sequence[Jwk], key_id: str | None, name: KeyName, url: str) -> SigningKey:
     """Pick the RS256 signing key: the one with the configured kid, or the only candidate."""
-    candidates = [key for key in keys if _is_rs256_signing_key(key)]
+    # The same key published twice (under two kids, or none) is still one key.
+    candidates = list({(key.n, key.e): key for key in keys if _is_rs256_signing_key(key)}.values())
     if key_id:
         chosen = [key for key in candidates if key.kid == key_id]
         if not chosen:
@@ -84,6 +89,13 @@ def select_key(keys: Sequence[Jwk], key_id: str | None, name: KeyName, url: str)
             url,
             f"no usable RS256 signing key is published there (found: {_describe(keys)})",
             f"check the workspace's JWT signature settings (RS256), or pin the key in {name('public_key_pem')}",
+        )
+    if len(candidates) > 1 and any(key.kid is None for key in candidates):
+        raise ConfigError(
+            name("workspace_url"),
+            url,
+            f"{len(candidates)} signing keys are published there, not all with a kid, so none can be chosen: {_describe(candidates)}",
+            f"pin the key tokens are signed with in {name('public_key_pem')}",
         )
     if len(candidates) > 1:
         raise ConfigError(
@@ -135,8 +147,17 @@ def check_pinned(
                 published[_to_public_key(jwk, name, url).fingerprint] = jwk.kid
             except ConfigError:
                 continue
-    if pinned.fingerprint in published:
+    if pinned.fingerprint in published and key_id in (None, published[pinned.fingerprint]):
         return SigningKey(pinned, key_id or published[pinned.fingerprint])
+    if pinned.fingerprint in published:
+        message = (
+            f"the pinned key is published at {url} under kid {describe(published[pinned.fingerprint])}, "
+            f"not under the configured {name('key_id')} {describe(key_id)}"
+        )
+        if check is KeyCheck.FAIL:
+            raise ConfigError(name("key_id"), describe(key_id), message, f"set {name('key_id')} to the published kid, or unset it")
+        pulumi.log.warn(f"{name('key_id')}: {message}; the pinned key stands.")
+        return SigningKey(pinned, published[pinned.fingerprint])
     message = (
         f"the pinned key (SHA-256 {pinned.fingerprint}) is not among the keys published at {url} "
         f"(SHA-256 {', '.join(sorted(published)) or 'none usable'}). Frontegg has likely rotated its signing key: "

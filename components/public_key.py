@@ -63,10 +63,16 @@ def parse_public_key(value: object, key: str) -> PublicKey:
         raise ConfigError(
             key, summary, "holds several PEM blocks; Kong's credential takes exactly one key", f"keep only the signing key: {fix}"
         )
+    if text.startswith("{"):
+        raise ConfigError(
+            key, summary, "this is JSON (a JWK or a JWKS), not a PEM public key", f"leave it unset to use the published key, or {fix}"
+        )
+    if "BEGIN CERTIFICATE" in text:
+        raise ConfigError(key, summary, "this is a certificate, not a public key", fix)
     try:
         loaded = serialization.load_pem_public_key(text.encode("ascii"))
-    except (ValueError, UnicodeEncodeError, TypeError) as error:
-        raise ConfigError(key, summary, f"not a PEM public key ({error})", fix) from None
+    except (ValueError, UnicodeEncodeError, TypeError):
+        raise ConfigError(key, summary, "not a PEM public key (-----BEGIN PUBLIC KEY----- ... -----END PUBLIC KEY-----)", fix) from None
     if not isinstance(loaded, rsa.RSAPublicKey):
         raise ConfigError(
             key,

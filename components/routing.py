@@ -38,6 +38,21 @@ def _percent_normalised(path: str) -> str:
     return decoded.decode("utf-8", errors="replace")
 
 
+def regex_problem(pattern: str) -> str | None:
+    """Why Kong's PCRE2 would refuse this regex, or None: Python's re judges it, after the PCRE-only syntax it lacks is
+    set aside ((?<name>...), \\p{..}, flags in the middle), and with the escapes PCRE2 refuses (\\u, \\U, \\N{) refused."""
+    if re.search(r"(?<!\\)(\\\\)*\\(u|U|N\{)", pattern):
+        return "uses \\u, \\U or \\N{...}, which PCRE (Kong's regex engine) does not know: write \\x{...} or the character"
+    python = re.sub(r"\(\?<(?=[A-Za-z_])", "(?P<", pattern)
+    python = re.sub(r"\\[pP]\{[^}]*\}", ".", python)
+    python = re.sub(r"(?<!^)\(\?[aiLmsux]+\)", "", python)
+    try:
+        re.compile(python)
+    except (re.error, RecursionError, OverflowError) as error:
+        return f"is not a valid regex ({str(error).split(' at position')[0]})"
+    return None
+
+
 def route_path(value: str, key: str) -> str:
     """A route path as Kong 3.9 accepts it (typedefs.lua:500-525, 578-592): a normalised prefix, or `~` and a regex."""
     if any(char.isspace() for char in value):
@@ -47,11 +62,12 @@ def route_path(value: str, key: str) -> str:
             raise ConfigError(key, describe(value), "a regex path must start with '~/'", 'write it like "~/orders/\\\\d+$"')
         if "//" in value or re.search(r"%(?![0-9A-Fa-f]{2})", value):
             raise ConfigError(key, describe(value), "has an empty segment or bad percent-encoding", "fix the regex")
-        try:
-            re.compile(value[1:])
-        except re.error as error:
-            raise ConfigError(key, describe(value), f"is not a valid regex ({error})", "fix the regex after '~'") from None
+        problem = regex_problem(value[1:])
+        if problem:
+            raise ConfigError(key, describe(value), problem, "fix the regex after '~'")
         return value
+    if "#" in value:
+        raise ConfigError(key, describe(value), "has a '#': browsers never send a fragment, so the route could never match", "remove it")
     if _REGEX_SYNTAX.search(value):
         raise ConfigError(
             key,
@@ -62,33 +78,49 @@ def route_path(value: str, key: str) -> str:
     problem = path_problem(value, rfc3986=False)
     if problem:
         raise ConfigError(key, describe(value), f"the path {problem}; Kong refuses it", 'use a path like "/orders"')
-    if _percent_normalised(value) != value:
+    normalised = _percent_normalised(value)
+    if normalised != value:
+        # Suggest Kong's own form only when it would itself be accepted (%00 decodes to a control character, %2e%2e to '..').
+        try:
+            route_path(text(normalised, key, '"/orders"'), key)
+            fix = f"write it as {describe(normalised)}"
+        except ConfigError:
+            fix = "remove the percent-encoded character: Kong would decode it into something no route may hold"
         raise ConfigError(
             key,
             describe(value),
             "is not normalised: Kong decodes percent-encoded letters, digits and -._~ and upper-cases the rest",
-            f"write it as {describe(_percent_normalised(value))}",
+            fix,
         )
     return value
 
 
 def route_host(value: str, key: str) -> str:
     """A route host, lower-cased: a DNS name or IP, an optional port, at most one '*' as the first or last label."""
+    if not value.isascii():
+        raise ConfigError(key, describe(value), "has characters outside ASCII", "write an international host name in its xn-- form")
     host = value.lower()
-    bare, _, port = host.rpartition(":") if re.search(r":\d+\Z", host) and not host.startswith("[") else (host, "", "")
+    bracketed = re.fullmatch(r"\[([0-9a-f:]+)\](?::([0-9]{1,5}))?", host)
+    if bracketed:
+        bare, port = bracketed.group(1), bracketed.group(2) or ""
+    elif host.count(":") == 1 and re.search(r":[0-9]{1,5}\Z", host):
+        bare, _, port = host.rpartition(":")
+    else:
+        bare, port = host, ""
     if port and not 1 <= int(port) <= 65535:
         raise ConfigError(key, describe(value), "the port is out of range", "use a port from 1 to 65535, or none")
     # kong/db/schema/typedefs.lua:571-590: one wildcard, leftmost or rightmost label.
     if bare.count("*") > 1 or ("*" in bare and not (bare.startswith("*.") or bare.endswith(".*"))):
         raise ConfigError(key, describe(value), "a '*' may only be the whole first or last label, once", 'use "*.example.com"')
-    name = bare.removeprefix("*.").removesuffix(".*")
-    if not is_host_name(name.strip("[]")):
+    if not is_host_name(bare.removeprefix("*.").removesuffix(".*")):
         raise ConfigError(key, describe(value), "is not a host name", 'use names like "api.example.com" or "*.example.com"')
     return host
 
 
 def route_method(value: str, key: str) -> str:
     """An HTTP method, upper-cased (typedefs.lua:247-251: upper-case letters only)."""
+    if not value.isascii():
+        raise ConfigError(key, describe(value), "is not an HTTP method", 'use methods like "GET"')
     method = value.upper()
     if not _METHOD.fullmatch(method):
         raise ConfigError(key, describe(value), "is not an HTTP method", 'use methods like "GET"')

@@ -4,9 +4,11 @@ One `Schema.normalise` serves every caller: Python programs (snake_case), other 
 provider (camelCase) and stack config (`kong-frontegg-jwt:<key>`). Errors name the argument the way the caller wrote it.
 """
 
+import contextlib
 import copy
 import difflib
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+import unicodedata
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
@@ -15,7 +17,7 @@ from typing import Any
 
 import pulumi
 
-from .errors import ConfigError, describe, secret_kind
+from .errors import ConfigError, describe, hiding, hiding_values, secret_kind
 
 
 class Spelling(Enum):
@@ -51,6 +53,7 @@ class _Required:
         return "REQUIRED"
 
 
+_MAX_DEPTH = 16
 REQUIRED: Any = _Required()
 """The default of an argument that must be given."""
 
@@ -112,14 +115,19 @@ def collecting() -> Iterator[list[ConfigError]]:
         _PROBLEMS.reset(token)
 
 
-def is_known(value: object) -> bool:
-    """True when the value, and everything inside it, is known now (no Output or awaitable)."""
+def is_known(value: object, depth: int = 0) -> bool:
+    """True when the value, and everything inside it, is known now (no Output or awaitable).
+
+    Past a depth no argument has, the rules judge the value (and refuse it) instead of this walk going on.
+    """
     if isinstance(value, (pulumi.Output, Awaitable)):
         return False
+    if depth > _MAX_DEPTH:
+        return True
     if isinstance(value, Mapping):
-        return all(is_known(item) for item in value.values())
+        return all(is_known(item, depth + 1) for item in value.values())
     if isinstance(value, Sequence) and not isinstance(value, str):
-        return all(is_known(item) for item in value)
+        return all(is_known(item, depth + 1) for item in value)
     return True
 
 
@@ -140,14 +148,21 @@ class Schema:
         return caller.prefix + self.field(name).spelled(caller.spelling)
 
     def normalise(
-        self, values: object, *, prefix: str | None = None, keys: Spelling | None = None, partial: bool = False
+        self,
+        values: object,
+        *,
+        prefix: str | None = None,
+        keys: Spelling | None = None,
+        partial: bool = False,
+        secret: Collection[str] = (),
     ) -> dict[str, Any]:
         """Check every argument and fill in defaults: a dict by Python name, or ConfigError naming the first problem.
 
         `keys` is how the names in `values` are spelled (default: as the enclosing call, Python for constructors);
         messages name each argument as the caller does, after `prefix` ("jwt.", "apis[1].", "kong-frontegg-jwt:").
         Within `collecting()`, problems are recorded instead; with `partial`, what could be checked is returned (the
-        arguments with problems as None) so that checks across arguments can still run.
+        arguments with problems as None) so that checks across arguments can still run. The arguments named in `secret`
+        (Python names) are checked without any of their value showing in a message.
         """
         caller = CALLER.get()
         spelling = caller.spelling
@@ -185,7 +200,8 @@ class Schema:
                     result[field.name] = None
                     continue
                 try:
-                    result[field.name] = self._check(field, values[given], key)
+                    with hiding_values() if field.name in secret else contextlib.nullcontext():
+                        result[field.name] = self._check(field, values[given], key)
                 except ConfigError as error:
                     problem(error)
                 except _CollectedError:
@@ -210,11 +226,12 @@ class Schema:
             )
 
         def checked(resolved: Any) -> Any:
-            try:
-                return field.rule(resolved, key)
-            except ConfigError as error:
-                # An Output may be a secret, and here that cannot be told: never show what it held.
-                raise ConfigError(key, "a value known at deployment (not shown)", error.problem, error.fix) from None
+            # An Output may be a secret, and here that cannot be told: never show what it held, nor any part of it.
+            with hiding_values():
+                try:
+                    return field.rule(resolved, key)
+                except ConfigError as error:
+                    raise ConfigError(key, "a value known at deployment (not shown)", error.problem, error.fix) from None
 
         return pulumi.Output.from_input(value).apply(checked)
 
@@ -226,7 +243,12 @@ class Schema:
         other = next((f for f in self.fields if given in (f.name, camel(f.name), f.config_name)), None)
         close = [other.spelled(spelling)] if other else difflib.get_close_matches(given, names, n=1)
         fix = f"did you mean {prefix}{close[0]}?" if close else f"use one of {sorted(names)}"
-        shown = given if not has_control_characters(given) and len(given) <= 80 and secret_kind(given) is None else describe(given)
+        if hiding():
+            shown = "<a name, not shown>"
+        elif has_control_characters(given) or len(given) > 80 or secret_kind(given) is not None:
+            shown = describe(given)
+        else:
+            shown = given
         return ConfigError(prefix + shown, "a name this component does not read", f"unknown {self.what} (a typo would be ignored)", fix)
 
     def _example(self) -> str:
@@ -247,6 +269,14 @@ def calling_as(spelling: Spelling, prefix: str = "") -> Iterator[None]:
 # --- rules shared by the components ------------------------------------------------------------------------------
 
 
+def _is_encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def has_control_characters(text: str) -> bool:
     """CR, LF, tab and every other control character: never meaningful in a name, URL, path or key id."""
     return any(ord(char) < 0x20 or 0x7F <= ord(char) < 0xA0 for char in text)
@@ -258,6 +288,8 @@ def text(value: object, key: str, example: str, *, empty_ok: bool = False) -> st
         raise ConfigError(key, describe(value), "expected a string", f"set it like {example}")
     if has_control_characters(value):
         raise ConfigError(key, describe(value), "contains control characters (a newline, tab or similar)", "remove them")
+    if not _is_encodable(value) or any(unicodedata.category(char) == "Cf" for char in value):
+        raise ConfigError(key, describe(value), "contains invisible or invalid characters (zero-width, bidi, lone surrogates)", "retype it")
     if value != value.strip():
         raise ConfigError(key, describe(value), "has spaces at the start or end", "remove them")
     if not value and not empty_ok:

@@ -64,7 +64,26 @@ def _check_namespaces(config: Mapping[str, str]) -> None:
             )
 
 
-def _parse(config: Mapping[str, str], opaque: Collection[str], report: Callable[[ConfigError], None]) -> dict[str, Any]:
+MAX_DEPTH = 16
+"""No key needs more nesting than apis[i].cors.origins; a deeper value is refused before anything walks it."""
+
+
+def _depth(value: object) -> int:
+    """How deeply a parsed JSON value nests (iteratively: hostile values may nest thousands of levels)."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if isinstance(item, dict):
+            stack.extend((child, level + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, level + 1) for child in item)
+    return deepest
+
+
+def _parse(
+    config: Mapping[str, str], opaque: Collection[str], report: Callable[[ConfigError], None], secret_keys: Collection[str] = ()
+) -> dict[str, Any]:
     types = {config_name(key): key.type for key in KEYS}
     parsed: dict[str, Any] = {}
     for full, raw in config.items():
@@ -81,7 +100,19 @@ def _parse(config: Mapping[str, str], opaque: Collection[str], report: Callable[
             parsed[name] = json.loads(raw)
         except (ValueError, RecursionError):
             example = {"array": '["value"]', "boolean": "true", "integer": "3600", "object": '{"maximumExpiration": 3600}'}[types[name]]
-            report(ConfigError(full, describe(raw), f"expected {types[name]} (JSON)", f"set it like {example}"))
+            given = "a secret (not shown)" if full in secret_keys else describe(raw)
+            report(ConfigError(full, given, f"expected {types[name]} (JSON)", f"set it like {example}"))
+            continue
+        if _depth(parsed[name]) > MAX_DEPTH:
+            report(
+                ConfigError(
+                    full,
+                    "a deeply nested value",
+                    f"nested more than {MAX_DEPTH} levels deep",
+                    "flatten it: no key needs more than a few levels",
+                )
+            )
+            del parsed[name]
     return parsed
 
 
@@ -118,8 +149,9 @@ def _settings(
         report(error)
 
     _check_namespaces(config)
-    parsed = _parse(config, opaque, problem)
-    normalised = STACK_SCHEMA.normalise(parsed, keys=Spelling.CONFIG, partial=True)
+    parsed = _parse(config, opaque, problem, secret_keys)
+    secret = {key.field.name for key in KEYS if _full(config_name(key)) in secret_keys}
+    normalised = STACK_SCHEMA.normalise(parsed, keys=Spelling.CONFIG, partial=True, secret=secret)
     single = sorted(config_name(key) for key in SINGLE_API_KEYS if parsed.get(config_name(key)) is not None)
     if parsed.get("apis") is not None and single:
         problem(

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .errors import ConfigError
+from .errors import ConfigError, describe
 from .protected_api import API_SCHEMA
 from .schema import REQUIRED, Field, Schema, Spelling
 from .trust import TRUST_SCHEMA
@@ -47,6 +47,18 @@ def _apis(value: object, key: str) -> list[dict[str, Any]]:
             )
     if not entries:
         raise ConfigError(key, "[]", "no API to protect", "add an entry, or unset apis and use upstreamUrl")
+    seen: dict[tuple[str, tuple[str, ...], tuple[str, ...]], int] = {}
+    for index, entry in enumerate(entries):
+        for number, path in enumerate(entry["route_paths"]):
+            matcher = (path, tuple(sorted(entry["route_hosts"])), tuple(sorted(entry["route_methods"])))
+            if matcher in seen and seen[matcher] != index:
+                raise ConfigError(
+                    f"{key}[{index}].routePaths[{number}]",
+                    describe(path),
+                    f"{key}[{seen[matcher]}] matches the same path, hosts and methods, so one route would hide the other",
+                    "give the two APIs different paths, hosts or methods",
+                )
+            seen.setdefault(matcher, index)
     return entries
 
 

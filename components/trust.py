@@ -10,7 +10,7 @@ import pulumi_kong as kong
 import pulumi_random as random
 
 from . import key_discovery, urls
-from .errors import ConfigError
+from .errors import ConfigError, describe
 from .key_discovery import KeyCheck, SigningKey
 from .public_key import PublicKey, parse_public_key
 from .schema import Field, Schema, one_of, string_list, text
@@ -78,13 +78,23 @@ class TrustSettings:
     consumer_username: str
 
 
-def trust_settings(args: object) -> TrustSettings:
+def trust_settings(args: object, name_prefix: str = "<name>-") -> TrustSettings:
     """Check a trust's arguments (no network): every problem is a ConfigError naming the argument as the caller wrote it."""
     values: dict[str, Any] = TRUST_SCHEMA.normalise(args)
     issuers = values["issuers"] if values["issuers"] is not None else [values["workspace_url"]] if values["workspace_url"] else None
     if issuers is None:
         key = TRUST_SCHEMA.key("issuers")
         raise ConfigError(key, "nothing", "no issuer to trust", f"set {key}, or {TRUST_SCHEMA.key('workspace_url')} to trust its tokens")
+    slugs = [_slug(issuer) for issuer in issuers]
+    for index, slug in enumerate(slugs):
+        if slug in slugs[:index]:
+            key = TRUST_SCHEMA.key("issuers")
+            raise ConfigError(
+                f"{key}[{index}]",
+                describe(issuers[index]),
+                f"names the same Pulumi resources as {describe(issuers[slugs.index(slug)])} ({name_prefix}{slug})",
+                "trust one of the two: they differ only in punctuation, so only one can be the workspace's issuer",
+            )
     if values["public_key_pem"] is None and values["workspace_url"] is None:
         key = TRUST_SCHEMA.key("public_key_pem")
         raise ConfigError(key, "nothing", "no signing key", f"set {key}, or {TRUST_SCHEMA.key('workspace_url')} to fetch it")
@@ -137,7 +147,7 @@ class FronteggTrust(pulumi.ComponentResource):
     """The signing key's kid in the workspace's JWKS; empty when not known."""
 
     def __init__(self, name: str, args: FronteggTrustArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        settings = trust_settings(args)
+        settings = trust_settings(args, f"{name}-")
         key = signing_key(settings)
         super().__init__(TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)

@@ -36,12 +36,25 @@ def is_loopback(host: str) -> bool:
 
 
 def is_host_name(host: str) -> bool:
-    """True for a lower-case DNS name or an IP address."""
-    try:
-        ipaddress.ip_address(host)
+    """True for a lower-case ASCII DNS name or an IP address, told apart as Kong does (kong/tools/ip.lua:121-130):
+    two or more colons make an IPv6 address, only digits and dots an IPv4 one, and each must then be valid."""
+    if not host.isascii():
+        return False
+    if host.count(":") > 1:
+        if "." in host or "%" in host:
+            return False  # Kong's IPv6 parser takes neither an embedded IPv4 address nor a zone
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return False
         return True
-    except ValueError:
-        return bool(_DNS_NAME.fullmatch(host))
+    if re.fullmatch(r"[0-9.]+", host):
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            return False
+        return True
+    return bool(_DNS_NAME.fullmatch(host))
 
 
 def _split(value: object, key: str, example: str) -> SplitResult:
@@ -50,6 +63,9 @@ def _split(value: object, key: str, example: str) -> SplitResult:
     # urlsplit silently drops tabs and newlines; a URL carrying them is a paste accident or an injection attempt.
     if has_control_characters(value) or " " in value.strip():
         raise ConfigError(key, describe(value), "contains spaces or control characters (a newline, tab or similar)", "remove them")
+    # urlsplit lower-cases with Unicode rules (the Kelvin sign becomes "k"): a host must be ASCII before anything else.
+    if not value.isascii():
+        raise ConfigError(key, describe(value), "has characters outside ASCII", "write an international host name in its xn-- form")
     try:
         parts = urlsplit(value.strip())
         parts.port  # noqa: B018 - raises ValueError on a bad port
@@ -67,7 +83,7 @@ def _split(value: object, key: str, example: str) -> SplitResult:
     if parts.scheme.lower() not in DEFAULT_PORTS or not parts.hostname:
         raise ConfigError(key, describe(value), "expected an absolute http(s) URL with a host", f"set it like {example}")
     if not is_host_name(parts.hostname):
-        raise ConfigError(key, describe(value), f"{describe(parts.hostname)} is not a valid host name", f"set it like {example}")
+        raise ConfigError(key, describe(value), "the host is not a valid host name", f"set it like {example}")
     if parts.port == 0:
         raise ConfigError(key, describe(value), "port 0 cannot be connected to", "give a port from 1 to 65535, or none for the default")
     return parts

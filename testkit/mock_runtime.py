@@ -7,6 +7,7 @@ instead of somewhere deep inside a test.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import importlib
 import importlib.metadata
@@ -38,6 +39,7 @@ SDK_PRIVATE = (
     ("pulumi.runtime.stack", "Stack._finish"),
     ("pulumi.runtime.mocks", "MockMonitor.RegisterResource"),
     ("pulumi.runtime.mocks", "MockMonitor.RegisterResourceOutputs"),
+    ("pulumi.runtime.settings", "SETTINGS.outputs"),
 )
 """(module, attribute) pairs the harness uses that are not part of the SDK's public API."""
 
@@ -74,6 +76,7 @@ SECRET_VALUE: str = _resolve("pulumi.runtime.rpc", "_special_secret_sig")
 _sync_await = _resolve("pulumi.runtime.sync_await", "_sync_await")
 _run_pulumi_func = _resolve("pulumi.runtime.stack", "run_pulumi_func")
 _get_root_resource = _resolve("pulumi.runtime.settings", "get_root_resource")
+_settings = _resolve("pulumi.runtime.settings", "SETTINGS")
 
 KONG = {
     "service": "kong:index/service:Service",
@@ -160,6 +163,10 @@ class Run:
         return [record.getMessage() for record in self.logs if record.levelno == logging.WARNING]
 
 
+class DuplicateUrnError(Exception):
+    """Two resources of one run have the same URN: the real engine refuses the second."""
+
+
 class KongMocks(pulumi.runtime.Mocks):
     """Give every resource a stable id and echo its inputs, as a provider would after create."""
 
@@ -180,6 +187,9 @@ class _RecordingMonitor(mocks.MockMonitor):
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        if any(resource.urn == response.urn for resource in self.run.resources):
+            # What the engine answers for a second resource with one URN; Pulumi's mocks alone would accept it.
+            raise DuplicateUrnError(f"Duplicate resource URN '{response.urn}'; try giving it a unique name")
         if request.type != "pulumi:pulumi:Stack":
             self.run.resources.append(
                 Registration(
@@ -213,6 +223,19 @@ class _Capture(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.run.logs.append(record)
+
+
+def _drain_event_loop() -> None:
+    """Cancel what a failed run left scheduled, and forget the Outputs it left behind: the SDK keeps one set of
+    outstanding Outputs for the process (set_mocks does not replace it), so a failed Output of one run would otherwise
+    fail the next run when it waits for them."""
+    _settings.outputs.clear()
+    loop = asyncio.get_event_loop()
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
 
 
 def run(
@@ -251,6 +274,8 @@ def run(
             _sync_await(_run_pulumi_func(body))
         except Exception as error:
             result.error = error
+        finally:
+            _drain_event_loop()
 
     contextvars.Context().run(go)
     # Loggers live for the whole process; drop this run's, or every run's records would stay in memory.

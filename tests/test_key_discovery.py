@@ -202,3 +202,27 @@ def test_bad_key_discovery_settings_name_their_key(httpserver: HTTPServer, key: 
 def test_an_ec_key_in_a_trust_without_discovery_is_refused() -> None:
     result = run({}, program=lambda: FronteggTrust("t", {"issuers": ["https://login.example.com"], "public_key_pem": spki_pem(ec_key())}))
     assert isinstance(result.error, ConfigError) and result.kong == []
+
+
+def test_the_same_key_published_twice_is_one_key(httpserver: HTTPServer) -> None:
+    serve(httpserver, [jwk(rsa_key(), "a"), jwk(rsa_key(), "b")])
+    assert discover(workspace(httpserver), None, NAME, FAST).public_key.pem == spki_pem(rsa_key())
+
+
+def test_several_keys_without_kids_ask_for_the_key_to_be_pinned_not_for_a_kid(httpserver: HTTPServer) -> None:
+    keys = [jwk(rsa_key(), "x"), jwk(rsa_key("other"), "y")]
+    for key in keys:
+        del key["kid"]
+    serve(httpserver, keys)
+    with pytest.raises(ConfigError, match="not all with a kid") as error:
+        discover(workspace(httpserver), None, NAME, FAST)
+    assert error.value.key == "workspace_url" and "public_key_pem" in error.value.fix and "None" not in str(error.value)
+
+
+def test_a_pinned_key_published_under_another_kid_than_configured_is_drift(httpserver: HTTPServer) -> None:
+    serve(httpserver, [jwk(rsa_key(), "k1")])
+    warned = run(discovery_config(httpserver, fronteggPublicKey=spki_pem(rsa_key()), fronteggKeyId="k2"))
+    assert warned.error is None and any("under kid 'k1'" in w for w in warned.warnings)
+    assert warned.outputs["publicKeyId"] == "k1", "the export tells the truth, not what was typed"
+    failed = run(discovery_config(httpserver, fronteggPublicKey=spki_pem(rsa_key()), fronteggKeyId="k2", fronteggKeyCheck="fail"))
+    assert isinstance(failed.error, ConfigError) and failed.error.key == P + "fronteggKeyId" and failed.kong == []

@@ -162,3 +162,9 @@ def test_a_stack_without_upstream_url_or_apis_is_told_to_set_one() -> None:
     assert result.error is not None and result.kong == []
     assert str(result.error).startswith(f"{PROJECT}:upstreamUrl: no API to protect")
     assert f"{PROJECT}:apis" in str(result.error)
+
+
+def test_issuers_that_would_share_resource_names_are_refused_before_anything_is_declared() -> None:
+    result = run(cli_config(overrides={f"{PROJECT}:issuers": ["https://a-b.example.com", "https://a.b.example.com"]}))
+    assert result.error is not None and result.kong == []
+    assert str(result.error).startswith(f"{PROJECT}:issuers[1]: names the same Pulumi resources")

@@ -164,3 +164,42 @@ def test_a_kid_that_is_not_published_is_not_echoed(httpserver: HTTPServer) -> No
     result = run(cli_config(overrides={K + "fronteggWorkspaceUrl": workspace, K + "fronteggPublicKey": "", K + "fronteggKeyId": MARKER}))
     assert isinstance(result.error, ConfigError) and result.error.key == K + "fronteggKeyId"
     assert MARKER not in everything_said(result) and "'k1'" in str(result.error)
+
+
+SECRET_HOST = "billing-internal-corp-acme-tenant"
+"""A value with nothing secret-looking about it, set with --secret: the secret marking alone must keep it out of messages."""
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("upstreamUrl", f"https://{SECRET_HOST}.example:8443/v1?tenant=acme"),
+        ("upstreamUrl", f"https://{SECRET_HOST}!.example/v1"),
+        ("upstreamUrl", f"ftp://{SECRET_HOST}.example"),
+        ("upstreamUrl", f"https://{SECRET_HOST}.example/a/../b"),
+        ("fronteggPublicKey", f"not a key {SECRET_HOST}"),
+        ("routePaths", f'["/{SECRET_HOST}/./x"]'),
+        ("fronteggKeyCheck", SECRET_HOST),
+        ("jwt", f'{{"{SECRET_HOST}": 1}}'),
+        ("apis", f'[{{"name": "a", "upstreamUrl": "https://{SECRET_HOST}!.example", "routePaths": ["/a"]}}]'),
+        ("apis", f'[{{"name": "a b {SECRET_HOST}", "upstreamUrl": "https://a.example", "routePaths": ["/a"]}}]'),
+        ("apis", f"[{{{SECRET_HOST}"),
+    ],
+)
+def test_a_value_set_as_a_secret_is_never_shown_whatever_it_looks_like(name: str, value: str) -> None:
+    drop = (K + "upstreamUrl", K + "serviceName", K + "routePaths") if name == "apis" else ()
+    config = {**cli_config(drop=drop), K + name: value}
+    result = run(config, secret_keys=[K + name])
+    assert isinstance(result.error, ConfigError) and result.kong == []
+    assert SECRET_HOST not in everything_said(result), everything_said(result)
+
+
+def test_a_secret_output_from_python_is_never_shown_in_its_error() -> None:
+    from components import ProtectedApi
+
+    def program() -> None:
+        ProtectedApi("a", {"upstream_url": pulumi.Output.secret(f"https://{SECRET_HOST}!.example/v1"), "route_paths": ["/a"]})
+
+    result = run({}, program=program)
+    assert result.error is not None
+    assert SECRET_HOST not in str(result.error) + everything_said(result)

@@ -178,3 +178,9 @@ def test_an_encrypted_value_counts_as_set_and_is_not_checked() -> None:
     assert stack_config.problems(config, secret_keys=opaque, opaque=opaque) == []
     missing = stack_config.problems(cli_config(drop=(key("upstreamUrl"),)))
     assert [problem.key for problem in missing] == [key("upstreamUrl")]
+
+
+def test_two_apis_that_match_the_same_requests_are_refused() -> None:
+    twins = [APIS[0], {"name": "orders-v2", "upstreamUrl": "http://v2.internal", "routePaths": ["/orders"]}]
+    error = refused(run(apis_stack(twins)))
+    assert error.key == key("apis[1].routePaths[0]") and "apis[0]" in error.problem

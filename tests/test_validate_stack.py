@@ -361,3 +361,13 @@ def test_only_a_project_key_without_default_is_required() -> None:
 def test_a_pulumi_yaml_the_cli_refuses_stops_the_check(project_yaml: str, says: str) -> None:
     with pytest.raises(StackFileError, match=says):
         merge(PROJECT + project_yaml, "", "s")
+
+
+@pytest.mark.parametrize(
+    "stack_file",
+    ["config:\n  kong-frontegg-jwt:routePaths: &a [*a]\n", "config:\n  kong-frontegg-jwt:routePaths: " + "[" * 3000 + "]" * 3000 + "\n"],
+    ids=["alias-that-contains-itself", "nested-3000-deep"],
+)
+def test_a_stack_file_that_nests_without_end_cannot_be_checked_and_says_so_in_one_line(tmp_path: Path, stack_file: str) -> None:
+    code, _out, err = validate(project(tmp_path, hostile=stack_file), "hostile")
+    assert code == 2 and "nests too deeply or refers to itself" in err and "Traceback" not in err

@@ -408,6 +408,10 @@ def check(stack: str, root: Path = ROOT, *, offline: bool = False, out: TextIO |
     except StackFileError as error:
         print(f"validate_stack: {error}", file=err)
         return 2
+    except (RecursionError, ValueError) as error:
+        # A YAML alias that contains itself, or nesting thousands deep: the CLI could not serialise it either.
+        print(f"validate_stack: Pulumi.{stack}.yaml nests too deeply or refers to itself ({type(error).__name__})", file=err)
+        return 2
     name = stack.rsplit("/", 1)[-1]
     say(f"stack {name}: Pulumi.yaml + Pulumi.{name}.yaml, merged as the Pulumi CLI hands them to the program")
     for note in merged.notes:
