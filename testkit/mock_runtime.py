@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import gc
 import importlib
 import importlib.metadata
 import json
@@ -225,10 +226,14 @@ class _Capture(logging.Handler):
         self.run.logs.append(record)
 
 
-def _drain_event_loop() -> None:
-    """Cancel what a failed run left scheduled, and forget the Outputs it left behind: the SDK keeps one set of
-    outstanding Outputs for the process (set_mocks does not replace it), so a failed Output of one run would otherwise
-    fail the next run when it waits for them."""
+def _drain_event_loop(*, failed: bool) -> None:
+    """Leave nothing of this run behind for the next one.
+
+    The SDK keeps one set of outstanding Outputs for the process (set_mocks does not replace it), so a failed Output of
+    one run would fail the next run when it waits for them: forget them, and cancel what is still scheduled. A failed
+    run also leaves futures whose exception nobody read; collected later, at random, they would log tracebacks in the
+    middle of another test. They are collected now, quietly.
+    """
     _settings.outputs.clear()
     loop = asyncio.get_event_loop()
     pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
@@ -236,6 +241,12 @@ def _drain_event_loop() -> None:
         task.cancel()
     if pending:
         loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    if failed:
+        loop.set_exception_handler(lambda _loop, _context: None)
+        try:
+            gc.collect()
+        finally:
+            loop.set_exception_handler(None)
 
 
 def run(
@@ -275,7 +286,7 @@ def run(
         except Exception as error:
             result.error = error
         finally:
-            _drain_event_loop()
+            _drain_event_loop(failed=result.error is not None)
 
     contextvars.Context().run(go)
     # Loggers live for the whole process; drop this run's, or every run's records would stay in memory.

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib.metadata
 import json
+import math
 import re
 import runpy
 import sys
@@ -12,10 +14,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import pulumi
 import pulumi_kong as kong
 import pytest
 from pulumi_policy import (
     PolicyCustomTimeouts,
+    PolicyProviderResource,
     PolicyResource,
     PolicyResourceOptions,
     ResourceValidationArgs,
@@ -29,7 +33,7 @@ from pulumi_policy.proxy import UNKNOWN_BOOLEAN_VALUE, UNKNOWN_STRING_VALUE, Unk
 from components import weakening
 from policy import kong_jwt_rules as rules
 from policy import weakening as pack_weakening
-from testkit.mock_runtime import KONG, MAIN, ROOT, Registration, cli_config, run
+from testkit.mock_runtime import KONG, MAIN, PROJECT, ROOT, Registration, cli_config, run
 from tests.test_program import TEN_JWT_FIELDS
 
 CONFIG_FILE = ROOT / "policy" / "config.json"
@@ -55,10 +59,40 @@ def _opts(parent: str | None = None) -> PolicyResourceOptions:
     return PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [], parent)
 
 
-def resource(kind: str, name: str, props: Mapping[str, Any], deps: Mapping[str, list[PolicyResource]] | None = None) -> PolicyResource:
-    """A stack resource as the policy server hands it over (unknown values raise when read)."""
+def provider(urn: str) -> PolicyProviderResource:
+    """A provider as the policy server reports it: its type, inputs, URN and name (never its id)."""
+    return PolicyProviderResource(urn.split("::")[2].rpartition("$")[2], unknown_checking_proxy({}), urn, urn.rpartition("::")[2])
+
+
+def default_provider(package: str, stack: str = "dev") -> PolicyProviderResource:
+    """The provider the engine fills in for a resource that names none: `default_<version>` of its package."""
+    version = importlib.metadata.version(f"pulumi_{package}").replace(".", "_")
+    return provider(f"urn:pulumi:{stack}::{PROJECT}::pulumi:providers:{package}::default_{version}")
+
+
+KONG_DEFAULT = default_provider("kong")
+SCRATCH_KONG = provider(f"urn:pulumi:dev::{PROJECT}::pulumi:providers:kong::scratch")
+"""A second Kong provider, as `kong.Provider("scratch", ...)` declares it."""
+
+
+def resource(
+    kind: str,
+    name: str,
+    props: Mapping[str, Any],
+    deps: Mapping[str, list[PolicyResource]] | None = None,
+    on: PolicyProviderResource = KONG_DEFAULT,
+) -> PolicyResource:
+    """A stack resource as the policy server hands it over (unknown values raise when read), on the default Kong."""
     urn = f"urn:pulumi:dev::kong-frontegg-jwt::{KONG[kind]}::{name}"
-    return PolicyResource(KONG[kind], unknown_checking_proxy(dict(props)), urn, name, _opts(), None, None, [], dict(deps or {}))
+    return PolicyResource(KONG[kind], unknown_checking_proxy(dict(props)), urn, name, _opts(), on, None, [], dict(deps or {}))
+
+
+def _provider_of(reg: Registration) -> PolicyProviderResource | None:
+    """The provider the engine reports for a registration: the one it names, else its package's default (custom only)."""
+    package, module, _ = reg.type.split(":", 2)
+    if "/" not in module:  # a component (pkg:index:Name) or a provider (pulumi:providers:pkg) has none
+        return None
+    return provider(reg.provider.rpartition("::")[0]) if reg.provider else default_provider(package, rules.stack_of(reg.urn))
 
 
 def from_registrations(registrations: list[Registration], *, preview: bool = False) -> list[PolicyResource]:
@@ -72,7 +106,7 @@ def from_registrations(registrations: list[Registration], *, preview: bool = Fal
             props["id"] = UNKNOWN
             props.update({ref: UNKNOWN for ref in REFERENCES if ref in props})
         proxied = unknown_checking_proxy(props)
-        resources[reg.urn] = PolicyResource(reg.type, proxied, reg.urn, reg.name, _opts(reg.parent), None, None, [], {})
+        resources[reg.urn] = PolicyResource(reg.type, proxied, reg.urn, reg.name, _opts(reg.parent), _provider_of(reg), None, [], {})
     for reg in registrations:
         found = resources[reg.urn]
         found.parent = resources.get(reg.parent)
@@ -108,7 +142,7 @@ def evaluate(resources: list[PolicyResource], config: Mapping[str, Any] | None =
 
         if isinstance(policy, ResourceValidationPolicy):
             for r in resources:
-                args = ResourceValidationArgs(r.resource_type, r.props, r.urn, r.name, r.opts, None, settings)
+                args = ResourceValidationArgs(r.resource_type, r.props, r.urn, r.name, r.opts, r.provider, settings)
                 # An unknown value read in a preview becomes the server's advisory "can't run during preview" note.
                 with contextlib.suppress(UnknownValueError):
                     policy.validate(args, functools.partial(_report_to, report, r.urn))
@@ -128,12 +162,13 @@ def _collect(found: list[str]) -> Any:
     return report
 
 
-def check_credential(props: Mapping[str, Any], config: Mapping[str, Any] | None = None) -> list[str]:
-    """The credential policy on one credential, with policy/config.json's settings unless given."""
+def check_credential(props: Mapping[str, Any], config: Mapping[str, Any] | None = None, *, stack: str = "dev") -> list[str]:
+    """The credential policy on one credential of a stack, with policy/config.json's settings unless given."""
     found: list[str] = []
     settings = pack_config()[rules.CREDENTIAL_POLICY] if config is None else config
     proxied = unknown_checking_proxy(dict(props))
-    args = ResourceValidationArgs(KONG["credential"], proxied, "urn:cred", "frontegg-cred", _opts(), None, settings)
+    urn = f"urn:pulumi:{stack}::{PROJECT}::{KONG['credential']}::frontegg-cred"
+    args = ResourceValidationArgs(KONG["credential"], proxied, urn, "frontegg-cred", _opts(), KONG_DEFAULT, settings)
     rules.validate_credential(args, _collect(found))
     return found
 
@@ -141,7 +176,9 @@ def check_credential(props: Mapping[str, Any], config: Mapping[str, Any] | None 
 def check_plugin(props: Mapping[str, Any], config: Mapping[str, Any] | None = None) -> list[str]:
     """The plugin policy, as the pack builds it, on one plugin."""
     found: list[str] = []
-    args = ResourceValidationArgs(KONG["plugin"], unknown_checking_proxy(dict(props)), "urn:plugin", "api-jwt", _opts(), None, config)
+    args = ResourceValidationArgs(
+        KONG["plugin"], unknown_checking_proxy(dict(props)), "urn:plugin", "api-jwt", _opts(), KONG_DEFAULT, config
+    )
     rules.plugin_validator(pack_weakening.WEAKENINGS)(args, _collect(found))
     return found
 
@@ -195,11 +232,23 @@ WEAKENED: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
+KONG_REFUSES = "Kong 3.9 refuses this config"
+
+
 def _policy_verdict(messages: list[str]) -> list[str]:
-    """The weakening ids the plugin policy's messages report, in table order (each message carries one risk)."""
-    ids = [w.id for w in pack_weakening.WEAKENINGS if any(w.risk in message for message in messages)]
-    assert len(ids) == len(messages), messages
+    """The weakening ids the plugin policy's messages report, in table order (each message carries one risk).
+
+    Messages about a config Kong refuses are left out: they name a field, not a weakening (see _refused).
+    """
+    weakened = [message for message in messages if KONG_REFUSES not in message]
+    ids = [w.id for w in pack_weakening.WEAKENINGS if any(w.risk in message for message in weakened)]
+    assert len(ids) == len(weakened), messages
     return ids
+
+
+def _refused(messages: list[str]) -> list[str]:
+    """The config fields the plugin policy says Kong 3.9 refuses, in the order reported."""
+    return [re.findall(r"protects nothing: config\.(\w+)", message)[0] for message in messages if KONG_REFUSES in message]
 
 
 @pytest.mark.parametrize(("expected", "change"), WEAKENED, ids=[f"{w}-{i}" for i, (w, _) in enumerate(WEAKENED)])
@@ -217,7 +266,8 @@ def test_the_component_and_the_pack_judge_each_weakening_alike(expected: str, ch
 )
 def test_the_component_and_the_pack_agree_on_whole_configs(config: dict[str, Any]) -> None:
     component = [w.id for w in weakening.found(config)]
-    assert _policy_verdict(check_plugin({"name": "jwt", "configJson": json.dumps(config)})) == component
+    messages = check_plugin({"name": "jwt", "configJson": json.dumps(config)})
+    assert _policy_verdict(messages) == component and _refused(messages) == []
 
 
 def test_every_weakening_at_once_is_reported_once_each() -> None:
@@ -230,27 +280,72 @@ def test_every_weakening_at_once_is_reported_once_each() -> None:
 # --- jwt credentials ------------------------------------------------------------------------------------
 
 GOOD_CREDENTIAL = {"key": DEV_ISSUER, "algorithm": "RS256", "rsaPublicKey": "-----BEGIN PUBLIC KEY-----..."}
+LOCAL_ISSUER = "http://localhost:9999"
+PROD_ISSUER = "https://app-prod-example.frontegg.com"
+
+
+def trusting(*entries: str, stack: str = "dev") -> dict[str, Any]:
+    """The credential policy's settings trusting these issuers on one stack."""
+    return {"trustedIssuers": {stack: list(entries)}}
 
 
 def test_an_rs256_credential_keyed_by_a_trusted_issuer_passes() -> None:
     assert check_credential(GOOD_CREDENTIAL) == []
 
 
-def test_the_local_stacks_loopback_issuer_is_trusted_by_default() -> None:
-    assert check_credential({**GOOD_CREDENTIAL, "key": "http://localhost:9999"}) == []
+def test_the_stack_is_the_second_segment_of_the_urn() -> None:
+    assert rules.stack_of("urn:pulumi:prod::kong-frontegg-jwt::kong:index/route:Route::api-route") == "prod"
+    assert rules.stack_of("urn:pulumi:dev.eu-1::p::a$kong:index/route:Route::r") == "dev.eu-1"
+
+
+@pytest.mark.parametrize(("stack", "trusted"), [("local", True), ("dev", False), ("prod", False)])
+def test_the_local_stacks_loopback_issuer_is_trusted_on_the_local_stack_only(stack: str, trusted: bool) -> None:
+    # Today's pack trusted one list on every stack: a credential keyed http://localhost:9999 passed on prod.
+    found = check_credential({**GOOD_CREDENTIAL, "key": LOCAL_ISSUER}, stack=stack)
+    assert (found == []) is trusted, found
+
+
+def test_localhost_9999_is_refused_on_prod_even_when_prod_trusts_its_own_issuer() -> None:
+    config = {"trustedIssuers": {**pack_config()[rules.CREDENTIAL_POLICY]["trustedIssuers"], "prod": [PROD_ISSUER]}}
+    assert check_credential({**GOOD_CREDENTIAL, "key": PROD_ISSUER}, config, stack="prod") == []
+    [message] = check_credential({**GOOD_CREDENTIAL, "key": LOCAL_ISSUER}, config, stack="prod")
+    assert f"key '{LOCAL_ISSUER}' is not a trusted issuer on stack 'prod' ({PROD_ISSUER})" in message
+    assert f'add "{LOCAL_ISSUER}" to kong-jwt-credential-rs256-issuer.trustedIssuers["prod"] in policy/config.json' in message
 
 
 def test_a_credential_for_an_issuer_nobody_configured_is_refused_with_the_entry_to_add() -> None:
     [message] = check_credential({**GOOD_CREDENTIAL, "key": "https://app-attacker.frontegg.com"})
-    assert "'https://app-attacker.frontegg.com' is not a trusted issuer" in message
-    assert 'add "https://app-attacker.frontegg.com" to kong-jwt-credential-rs256-issuer.trustedIssuers in policy/config.json' in message
+    assert "'https://app-attacker.frontegg.com' is not a trusted issuer on stack 'dev'" in message
+    assert (
+        'add "https://app-attacker.frontegg.com" to kong-jwt-credential-rs256-issuer.trustedIssuers["dev"] in policy/config.json' in message
+    )
 
 
-@pytest.mark.parametrize("trusted", [[], None])
-def test_without_trusted_issuers_every_credential_is_refused_with_how_to_list_them(trusted: list[str] | None) -> None:
+@pytest.mark.parametrize("stack", ["dev", "prod", "local"])
+def test_issuers_under_star_are_trusted_on_every_stack(stack: str) -> None:
+    config = {"trustedIssuers": {"*": [PROD_ISSUER], "dev": [DEV_ISSUER]}}
+    assert check_credential({**GOOD_CREDENTIAL, "key": PROD_ISSUER}, config, stack=stack) == []
+
+
+def test_the_default_config_trusts_no_issuer_on_every_stack() -> None:
+    assert "*" not in pack_config()[rules.CREDENTIAL_POLICY]["trustedIssuers"]
+    [message] = check_credential({**GOOD_CREDENTIAL, "key": DEV_ISSUER}, stack="prod")
+    assert "stack 'prod' trusts no issuer" in message
+
+
+@pytest.mark.parametrize("trusted", [{}, None, {"dev": []}, {"prod": [DEV_ISSUER]}])
+def test_a_stack_without_trusted_issuers_refuses_every_credential_and_says_how_to_list_them(trusted: dict[str, Any] | None) -> None:
     config = {} if trusted is None else {"trustedIssuers": trusted}
     [message] = check_credential(GOOD_CREDENTIAL, config)
-    assert "no trusted issuers are configured" in message and "trustedIssuers in policy/config.json" in message
+    assert "stack 'dev' trusts no issuer" in message
+    assert 'kong-jwt-credential-rs256-issuer.trustedIssuers["dev"] in policy/config.json' in message
+
+
+def test_a_plain_list_of_trusted_issuers_is_refused_with_how_to_key_it_by_stack() -> None:
+    # A plain list is what every stack would share; it trusts nothing, even an issuer it lists.
+    [message] = check_credential(GOOD_CREDENTIAL, {"trustedIssuers": [DEV_ISSUER, LOCAL_ISSUER]}, stack="prod")
+    assert "is a plain list, which every stack would share" in message
+    assert 'key it by stack, like {"prod": ["https://app-abc123.frontegg.com"]}' in message and '"*"' in message
 
 
 @pytest.mark.parametrize(
@@ -266,7 +361,7 @@ def test_without_trusted_issuers_every_credential_is_refused_with_how_to_list_th
     ],
 )
 def test_a_trusted_pattern_stands_for_exactly_one_dns_label(key: str, trusted: bool) -> None:
-    found = check_credential({**GOOD_CREDENTIAL, "key": key}, {"trustedIssuers": ["https://*.example.com"]})
+    found = check_credential({**GOOD_CREDENTIAL, "key": key}, trusting("https://*.example.com"))
     assert (found == []) is trusted, found
 
 
@@ -286,15 +381,16 @@ def test_a_trusted_pattern_stands_for_exactly_one_dns_label(key: str, trusted: b
     ],
 )
 def test_an_unusable_trusted_issuer_entry_is_reported_and_trusts_nothing(entry: str, expected: str) -> None:
-    found = check_credential(GOOD_CREDENTIAL, {"trustedIssuers": [entry]})
-    assert any(f"the entry {entry!r}" in message and expected in message for message in found), found
-    assert any("no trusted issuers are configured" in message for message in found)
+    for stack, config in [("dev", trusting(entry)), ("prod", trusting(entry, stack="*"))]:
+        found = check_credential(GOOD_CREDENTIAL, config, stack=stack)
+        assert any(f"the entry {entry!r}" in message and expected in message for message in found), found
+        assert any(f"stack '{stack}' trusts no issuer" in message for message in found)
 
 
-def test_the_default_config_lists_only_usable_trusted_issuers() -> None:
+def test_the_default_config_trusts_the_dev_workspace_on_dev_and_the_loopback_issuer_on_local_only() -> None:
     trusted = pack_config()[rules.CREDENTIAL_POLICY]["trustedIssuers"]
-    assert trusted == [DEV_ISSUER, "http://localhost:9999"]
-    assert [rules.trusted_issuer_problem(entry) for entry in trusted] == [None, None]
+    assert trusted == {"dev": [DEV_ISSUER], "local": [LOCAL_ISSUER]}
+    assert [rules.trusted_issuer_problem(entry) for entries in trusted.values() for entry in entries] == [None, None]
 
 
 def test_a_trailing_slash_on_the_credential_key_is_refused_with_the_fix() -> None:
@@ -331,7 +427,7 @@ def test_an_rs256_credential_without_a_public_key_is_refused() -> None:
     ],
 )
 def test_a_credential_key_that_no_frontegg_token_carries_is_refused(key: str, expected: str) -> None:
-    [message] = check_credential({**GOOD_CREDENTIAL, "key": key}, {"trustedIssuers": [key]})
+    [message] = check_credential({**GOOD_CREDENTIAL, "key": key}, trusting(key))
     assert expected in message
 
 
@@ -339,7 +435,7 @@ def test_a_credential_key_that_no_frontegg_token_carries_is_refused(key: str, ex
     "key", ["http://localhost:8080", "http://127.0.0.1:9000", "http://127.0.0.2", "http://[::1]:8080", "https://login.example.com:8443"]
 )
 def test_loopback_http_and_custom_ports_are_accepted_when_trusted(key: str) -> None:
-    assert check_credential({**GOOD_CREDENTIAL, "key": key}, {"trustedIssuers": [key]}) == []
+    assert check_credential({**GOOD_CREDENTIAL, "key": key}, trusting(key)) == []
 
 
 def test_a_credential_key_unknown_in_preview_is_refused() -> None:
@@ -421,6 +517,101 @@ def test_other_plugins_are_not_judged_by_the_jwt_rules(name: str) -> None:
     assert check_plugin({"name": name, "configJson": "{}", "consumerId": "c"}) == []
 
 
+KONG_REFUSED: list[tuple[str, dict[str, Any], str]] = [
+    # (the field Kong names, the change to the secure config, what the violation says), kong/plugins/jwt/schema.lua.
+    ("bogus_field", {"bogus_field": 1}, "unknown field"),
+    ("bogus_field", {"bogus_field": None}, "unknown field"),  # Kong refuses an unknown key even with null
+    ("maximum_expiration", {"maximum_expiration": 99999999999}, "is not between 0 and 31536000"),
+    ("maximum_expiration", {"maximum_expiration": -1}, "is not between 0 and 31536000"),
+    ("maximum_expiration", {"maximum_expiration": "3600"}, "expected a number"),
+    ("maximum_expiration", {"maximum_expiration": True}, "expected a number"),
+    ("maximum_expiration", {"maximum_expiration": math.nan}, "expected a number"),
+    ("claims_to_verify", {"claims_to_verify": ["aud"]}, '"aud" is not one of exp, nbf'),
+    ("claims_to_verify", {"claims_to_verify": ["exp", "iat"]}, '"iat" is not one of exp, nbf'),
+    ("claims_to_verify", {"claims_to_verify": "exp"}, "expected a set"),
+    ("claims_to_verify", {"maximum_expiration": 3600, "claims_to_verify": ["nbf"]}, 'must contain "exp"'),
+    ("claims_to_verify", {"maximum_expiration": 3600, "claims_to_verify": []}, 'must contain "exp"'),
+    ("header_names", {"header_names": "authorization"}, "expected a set"),
+    ("header_names", {"header_names": ["authorization", ""]}, 'got the element ""'),
+    ("uri_param_names", {"uri_param_names": [None]}, "got the element null"),
+    ("cookie_names", {"cookie_names": {}}, "expected a set"),
+    ("run_on_preflight", {"run_on_preflight": None}, "null is refused for a required field"),
+    ("run_on_preflight", {"run_on_preflight": "true"}, "expected a boolean"),
+    ("secret_is_base64", {"secret_is_base64": None}, "null is refused for a required field"),
+    ("secret_is_base64", {"secret_is_base64": 0}, "expected a boolean"),
+    ("key_claim_name", {"key_claim_name": ""}, "expected a non-empty string"),
+    ("realm", {"realm": 5}, "expected a non-empty string"),
+]
+
+
+@pytest.mark.parametrize(("field", "change", "expected"), KONG_REFUSED, ids=[f"{f}-{i}" for i, (f, _, _) in enumerate(KONG_REFUSED)])
+def test_a_config_kong_39_refuses_is_refused_naming_the_field(field: str, change: dict[str, Any], expected: str) -> None:
+    # Today's pack judged only weakenings: a jwt plugin Kong would refuse passed, and counted as protection.
+    messages = check_plugin(jwt_plugin(**change))
+    assert _refused(messages) == [field], messages
+    [message] = [m for m in messages if KONG_REFUSES in m]
+    assert f"config.{field}: " in message and expected in message and "protects nothing" in message
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"maximum_expiration": 3600},
+        {"maximum_expiration": 31536000},
+        {"maximum_expiration": 60.5},
+        {"maximum_expiration": 0, "claims_to_verify": ["nbf"]},
+        {"claims_to_verify": ["exp", "nbf", "exp"]},  # Kong drops the repeat (make_set)
+        {"header_names": ["authorization", "x-token"]},
+        {"realm": "orders"},
+        {"key_claim_name": "iss", "secret_is_base64": False, "run_on_preflight": True},
+        {"anonymous": None, "realm": None, "uri_param_names": None},
+    ],
+    ids=lambda change: "-".join(change),
+)
+def test_a_config_kong_39_accepts_is_not_refused(change: dict[str, Any]) -> None:
+    assert _refused(check_plugin(jwt_plugin(**change))) == []
+
+
+def test_a_maximum_expiration_without_claims_to_verify_passes_kongs_check_but_not_the_packs() -> None:
+    # schema.lua:52-59 lets a null claims_to_verify through; expired tokens pass then, which the pack refuses anyway.
+    messages = check_plugin(jwt_plugin(maximum_expiration=3600, claims_to_verify=DROP))
+    assert _refused(messages) == [] and _policy_verdict(messages) == ["expired-tokens"]
+
+
+def test_the_packs_kong_schema_names_every_field_of_the_programs_config() -> None:
+    assert [field.name for field in rules.JWT_CONFIG] == [
+        "uri_param_names",
+        "cookie_names",
+        "key_claim_name",
+        "secret_is_base64",
+        "claims_to_verify",
+        "anonymous",
+        "run_on_preflight",
+        "maximum_expiration",
+        "header_names",
+        "realm",
+    ]
+    assert {field.name for field in rules.JWT_CONFIG} == set(TEN_JWT_FIELDS)
+
+
+@pytest.mark.parametrize(
+    "jwt",
+    [
+        {"maximumExpiration": 3600},
+        {"maximumExpiration": 31536000, "claimsToVerify": ["exp", "nbf"]},
+        {"headerNames": ["authorization", "x-token"], "cookieNames": ["session"], "uriParamNames": ["jwt"]},
+        {"runOnPreflight": False},
+    ],
+    ids=lambda jwt: "-".join(jwt),
+)
+def test_every_config_the_program_declares_is_one_kong_39_accepts(jwt: dict[str, Any]) -> None:
+    # The component validates its settings its own way; the pack must never call what it declares refused by Kong.
+    result = run(cli_config(overrides={f"{PROJECT}:jwt": jwt}))
+    assert result.error is None, result.error
+    config = json.loads(result.one("plugin").inputs["configJson"])
+    assert rules.kong_config_problems(config) == []
+
+
 # --- route coverage ------------------------------------------------------------------------------------
 
 
@@ -443,8 +634,8 @@ class Graph:
     def service(self, name: str = "svc") -> PolicyResource:
         return self._add("service", name, {"name": name}, {})
 
-    def route(self, service: PolicyResource, name: str = "orders-route") -> PolicyResource:
-        return self._add("route", name, {"name": name, "serviceId": self.ref(service)}, {"serviceId": [service]})
+    def route(self, service: PolicyResource, name: str = "orders-route", **props: Any) -> PolicyResource:
+        return self._add("route", name, {"name": name, "serviceId": self.ref(service), **props}, {"serviceId": [service]})
 
     def plugin(self, resource_name: str = "orders-jwt", *, on: Sequence[PolicyResource] = (), **props: Any) -> PolicyResource:
         """A jwt plugin (secure config) scoped by direct references to `on` (a route and/or a service; none: global)."""
@@ -619,6 +810,93 @@ def test_a_plugin_on_a_route_and_another_service_never_runs() -> None:
     assert "names both a route and a service that is not that route's service" in message
 
 
+@MODES
+@pytest.mark.parametrize("scope", ["global", "service", "route"])
+def test_a_plugin_declared_with_another_kong_provider_covers_nothing_on_this_kong(preview: bool, scope: str) -> None:
+    # Today's pack ignored providers: a global jwt plugin on a scratch Kong covered every route of this one.
+    g = Graph(preview)
+    service = g.service()
+    route = g.route(service)
+    g.plugin(on={"global": [], "service": [service], "route": [route]}[scope]).provider = SCRATCH_KONG
+    [message] = route_violations(g.resources)
+    assert f"jwt plugin orders-jwt is declared with another Kong provider ({SCRATCH_KONG.urn})" in message
+
+
+@MODES
+def test_a_plugin_covers_the_routes_of_its_own_kong_whichever_provider_that_is(preview: bool) -> None:
+    g = Graph(preview)
+    service, other_service = g.service(), g.service("other")
+    g.route(service)
+    other_route = g.route(other_service, "other-route")
+    for r in (other_service, other_route, g.plugin(), g.plugin("other-jwt", on=[other_service])):
+        r.provider = SCRATCH_KONG
+    [message] = route_violations(g.resources)
+    assert "Kong route 'orders-route'" in message and "another Kong provider" in message
+
+
+def test_an_id_value_selects_a_resource_on_the_same_kong_only() -> None:
+    g = Graph()
+    service = g.service()
+    g.plugin(on=[service])
+    there = g.route(service, "there-route")  # its service_id value is this Kong's service id, on the scratch Kong
+    there.provider = SCRATCH_KONG
+    g.route(service)
+    [message] = route_violations(g.resources)
+    assert "Kong route 'there-route'" in message
+
+
+@MODES
+@pytest.mark.parametrize("protocols", [["tcp"], ["tls"], ["udp"], ["tls_passthrough"], ["tcp", "tls", "udp"]])
+def test_a_stream_route_is_refused_though_its_service_has_a_jwt_plugin(preview: bool, protocols: list[str]) -> None:
+    # Today's pack counted it covered, but Kong's stream subsystem never runs the jwt plugin.
+    g = Graph(preview)
+    service = g.service()
+    g.route(service, protocols=protocols)
+    g.plugin(on=[service])
+    [message] = route_violations(g.resources)
+    assert f"Kong route 'orders-route': its protocols include {', '.join(protocols)}" in message
+    assert "Kong runs the jwt plugin only for grpc, grpcs, http, https" in message and "publicRoutes" in message
+
+
+@MODES
+@pytest.mark.parametrize("protocols", [["http", "https"], ["https"], ["grpc", "grpcs"], None])
+def test_http_and_grpc_routes_are_covered_by_their_services_jwt_plugin(preview: bool, protocols: list[str] | None) -> None:
+    g = Graph(preview)
+    service = g.service()
+    props: dict[str, Any] = {} if protocols is None else {"protocols": protocols}  # absent: Kong's ["http", "https"]
+    g.route(service, **props)
+    g.plugin(on=[service])
+    assert route_violations(g.resources) == []
+
+
+@pytest.mark.parametrize("protocols", [UNKNOWN, ["https", UNKNOWN]], ids=["list", "element"])
+def test_route_protocols_unknown_at_preview_are_refused(protocols: Any) -> None:
+    g = Graph(preview=True)
+    service = g.service()
+    g.route(service, protocols=protocols)
+    g.plugin(on=[service])
+    [message] = route_violations(g.resources)
+    assert "its protocols are not known at preview" in message and "literal HTTP protocols" in message
+
+
+def test_a_stream_route_listed_as_public_is_exempt() -> None:
+    g = Graph()
+    route = g.route(g.service(), "tcp-echo", protocols=["tcp"])
+    assert len(route_violations(g.resources)) == 1
+    assert route_violations(g.resources, {"publicRoutes": [rules.public_route_entry(route.urn)]}) == []
+
+
+@MODES
+def test_a_jwt_plugin_kong_would_refuse_covers_nothing(preview: bool) -> None:
+    # Today's pack counted it: Kong refuses the plugin, so it never exists.
+    g = Graph(preview)
+    service = g.service()
+    g.route(service)
+    g.plugin(on=[service], configJson=json.dumps({**SECURE, "bogus_field": 1}))
+    [message] = route_violations(g.resources)
+    assert "jwt plugin orders-jwt has a config Kong 3.9 refuses (config.bogus_field: unknown field" in message
+
+
 def test_a_public_route_is_exempt_by_its_urn_not_by_a_spoofable_name() -> None:
     g = Graph()
     route = g.route(g.service(), "health")
@@ -723,6 +1001,73 @@ def test_the_printed_entry_also_exempts_a_route_inside_a_component(dev_stack: li
     entries = [_entry_in(v.message) for v in evaluate(resources)]
     assert entries
     assert evaluate(resources, pack_config(kong_routes_require_jwt={"publicRoutes": entries})) == []
+
+
+def _scratch_kong_program(*, on_scratch: bool = True) -> Callable[[], None]:
+    """The open-route program plus a global jwt plugin, declared with a second Kong provider (or with the default)."""
+
+    def program() -> None:
+        _open_route_program()
+        scratch = kong.Provider("scratch", kong_admin_uri="http://scratch.internal:8001")
+        opts = pulumi.ResourceOptions(provider=scratch) if on_scratch else None
+        kong.Plugin("everything", name="jwt", config_json=SECURE_CONFIG, opts=opts)
+
+    return program
+
+
+@MODES
+def test_a_global_jwt_plugin_on_another_kong_leaves_the_open_route_unprotected(preview: bool) -> None:
+    result = run(cli_config(), program=_scratch_kong_program())
+    assert result.error is None, result.error
+    [violation] = evaluate(from_registrations(result.resources, preview=preview))
+    assert violation.urn is not None and violation.urn.endswith("kong:index/route:Route::health")
+    assert "jwt plugin everything is declared with another Kong provider" in violation.message and "::scratch)" in violation.message
+
+
+@MODES
+def test_the_same_global_jwt_plugin_on_this_kong_protects_the_open_route(preview: bool) -> None:
+    result = run(cli_config(), program=_scratch_kong_program(on_scratch=False))
+    assert result.error is None, result.error
+    assert evaluate(from_registrations(result.resources, preview=preview)) == []
+
+
+def _apply_decoy_program() -> None:
+    """The program, plus a protected service whose second route takes its service_id from .apply() on that service's id."""
+    runpy.run_path(str(MAIN), run_name="__main__")
+    kong.Service("open", name="open", protocol="http", host="open.internal", port=8080)  # no jwt plugin; KongMocks: id open-id
+    service = kong.Service("orders", name="orders", protocol="http", host="orders.internal", port=8080)
+    kong.Plugin("orders-jwt", name="jwt", service_id=service.id, config_json=SECURE_CONFIG)
+    kong.Route("orders-route", name="orders", service_id=service.id, protocols=["http", "https"], paths=["/orders"])
+    kong.Route("side", name="side", service_id=service.id.apply(lambda _: "open-id"), protocols=["http", "https"], paths=["/side"])
+
+
+def test_an_apply_on_a_new_services_id_passes_the_first_preview_and_fails_at_up() -> None:
+    # A documented limitation (docs/policy-pack.md): the engine reports `.apply()` on a new resource's id exactly as it
+    # reports the id itself, so the first preview trusts it; the stack policy at `up` sees the value Kong got.
+    result = run(cli_config(), program=_apply_decoy_program)
+    assert result.error is None, result.error
+    preview = from_registrations(result.resources, preview=True)
+    side, direct = (next(r for r in preview if r.name == name) for name in ("side", "orders-route"))
+    assert raw(side)["serviceId"] == raw(direct)["serviceId"] == UNKNOWN
+    assert [d.urn for d in side.property_dependencies["serviceId"]] == [d.urn for d in direct.property_dependencies["serviceId"]]
+    assert evaluate(preview) == []
+    [violation] = evaluate(from_registrations(result.resources))
+    assert violation.urn is not None and violation.urn.endswith("kong:index/route:Route::side")
+    assert "Kong route 'side' is not covered" in violation.message
+
+
+@MODES
+@pytest.mark.parametrize(("stack", "trusted"), [("local", True), ("dev", False), ("prod", False)])
+def test_the_program_keyed_by_the_loopback_issuer_passes_the_pack_on_the_local_stack_only(preview: bool, stack: str, trusted: bool) -> None:
+    result = run(cli_config(overrides={f"{PROJECT}:issuers": [LOCAL_ISSUER]}), stack=stack)
+    assert result.error is None, result.error
+    found = evaluate(from_registrations(result.resources, preview=preview))
+    if trusted:
+        assert found == []
+    else:
+        [violation] = found
+        assert violation.policy == rules.CREDENTIAL_POLICY and f"stack '{stack}'" in violation.message
+        assert violation.urn is not None and violation.urn.startswith(f"urn:pulumi:{stack}::")
 
 
 # --- hostile resource sets: each must fail the whole pack -----------------------------------------------
@@ -870,6 +1215,50 @@ def _route_on_foreign_service(attack: Attack) -> None:
     attack.resources.append(resource("route", "side-door", {"name": "side-door", "serviceId": "1d2c0000-0000-4000-8000-0000000000aa"}))
 
 
+def _set_routes(**props: Any) -> Callable[[Attack], None]:
+    def tamper(attack: Attack) -> None:
+        for route in attack.of("route"):
+            raw(route).update(raw(resource("route", route.name, props)))  # lists wrapped as the policy server wraps them
+
+    return tamper
+
+
+def _plugins_on_kong(on: PolicyProviderResource, *, scope: str) -> Callable[[Attack], None]:
+    """Declare the program's jwt plugins with another Kong provider, where they are (scope "service") or global."""
+
+    def tamper(attack: Attack) -> None:
+        for plugin in attack.jwt_plugins():
+            plugin.provider = on
+            for prop in _refs(plugin) if scope == "global" else []:
+                raw(plugin)[prop] = None
+                plugin.property_dependencies.pop(prop, None)
+
+    return tamper
+
+
+def _service_id_by_apply(attack: Attack) -> None:
+    """`service_id=service.id.apply(lambda _: <an unprotected service's id>)`: the value names another service, and the
+    dependency edge stays on the program's service, exactly as the SDK reports it."""
+    unprotected = resource("service", "unprotected", {"name": "unprotected", "id": "unprotected-id"})
+    attack.resources.append(unprotected)
+    for route in attack.of("route"):
+        raw(route)["serviceId"] = "unprotected-id"
+
+
+def _on_stack(stack: str, *then: Callable[[Attack], None]) -> Callable[[Attack], None]:
+    """Apply other tampers, then move every resource (and its provider) to another stack of the same program."""
+
+    def tamper(attack: Attack) -> None:
+        for step in then:
+            step(attack)
+        for r in attack.resources:
+            r.urn = r.urn.replace("urn:pulumi:dev::", f"urn:pulumi:{stack}::", 1)
+            if r.provider is not None:
+                r.provider = provider(r.provider.urn.replace("urn:pulumi:dev::", f"urn:pulumi:{stack}::", 1))
+
+    return tamper
+
+
 def _unknown_plugin_name(attack: Attack) -> None:
     routes = [r for r in attack.of("route") if r.urn in attack.program_routes]
     plugin = resource("plugin", "mystery", {"name": UNKNOWN, "configJson": "{}"})
@@ -930,6 +1319,18 @@ HOSTILE: list[Hostile] = [
     Hostile("plugin-unknown-ref-with-two-deps", _second_dependency, ((ROUTE_P, "id values Kong matches do not select it"),), PREVIEW),
     Hostile("plugin-unknown-ref-to-the-wrong-kind", _wrong_kind_dependency, ((ROUTE_P, "not covered"),), PREVIEW),
     Hostile("plugin-on-route-and-another-service", _route_with_mismatched_service, ((ROUTE_P, "names both a route and a service"),)),
+    # A route's id value computed by .apply() from a new service's id: the first preview cannot tell it from a direct
+    # reference (see test_an_apply_on_a_new_services_id_passes_the_first_preview_and_fails_at_up); `up` judges the value.
+    Hostile("route-service-id-by-apply", _service_id_by_apply, ((ROUTE_P, "(resource 'api-route') is not covered"),), UP),
+    # Plugins on another Kong.
+    Hostile("global-plugin-on-another-kong", _plugins_on_kong(SCRATCH_KONG, scope="global"), ((ROUTE_P, "another Kong provider"),)),
+    Hostile("service-plugin-on-another-kong", _plugins_on_kong(SCRATCH_KONG, scope="service"), ((ROUTE_P, "another Kong provider"),)),
+    # Routes the jwt plugin never runs on.
+    Hostile("route-over-tcp-and-tls", _set_routes(protocols=["tcp", "tls"]), ((ROUTE_P, "its protocols include tcp, tls"),)),
+    Hostile("route-over-udp", _set_routes(protocols=["udp"]), ((ROUTE_P, "its protocols include udp"),)),
+    Hostile("route-over-tls-passthrough", _set_routes(protocols=["tls_passthrough"]), ((ROUTE_P, "include tls_passthrough"),)),
+    Hostile("route-protocols-unknown", _set_routes(protocols=UNKNOWN), ((ROUTE_P, "protocols are not known at preview"),), PREVIEW),
+    Hostile("route-protocol-unknown", _set_routes(protocols=["http", UNKNOWN]), ((ROUTE_P, "protocols are not known"),), PREVIEW),
     # Plugins that run, weakened.
     Hostile("expired-tokens", _configure(claims_to_verify=[]), ((PLUGIN_P, "accepts expired tokens"),)),
     Hostile("tokens-in-urls", _configure(uri_param_names=["jwt"]), ((PLUGIN_P, "accepts tokens in URLs"),)),
@@ -943,8 +1344,37 @@ HOSTILE: list[Hostile] = [
         config={PLUGIN_P: {"allow": ["unauthenticated-preflight"]}},
     ),
     Hostile("cookie-tokens", _configure(cookie_names=["session"]), ((PLUGIN_P, "cross-site request forgery"),)),
-    Hostile("config-json-unknown", _set_plugins(configJson=UNKNOWN), ((PLUGIN_P, "config_json is not known"),), PREVIEW),
-    Hostile("config-json-not-json", _set_plugins(configJson="{claims"), ((PLUGIN_P, "not valid JSON"),)),
+    Hostile(
+        "config-json-unknown",
+        _set_plugins(configJson=UNKNOWN),
+        ((PLUGIN_P, "config_json is not known"), (ROUTE_P, "config_json unknown at preview")),
+        PREVIEW,
+    ),
+    Hostile("config-json-not-json", _set_plugins(configJson="{claims"), ((PLUGIN_P, "not valid JSON"), (ROUTE_P, "Kong cannot read"))),
+    # Plugins Kong 3.9 refuses: they never exist, so they cover nothing.
+    Hostile(
+        "config-unknown-field",
+        _configure(bogus_field=1),
+        ((PLUGIN_P, "config.bogus_field: unknown field"), (ROUTE_P, "has a config Kong 3.9 refuses (config.bogus_field")),
+    ),
+    Hostile(
+        "maximum-expiration-beyond-a-year",
+        _configure(maximum_expiration=99999999999),
+        ((PLUGIN_P, "config.maximum_expiration: 99999999999 is not between"), (ROUTE_P, "Kong 3.9 refuses")),
+    ),
+    Hostile(
+        "claims-to-verify-aud", _configure(claims_to_verify=["aud"]), ((PLUGIN_P, '"aud" is not one of'), (ROUTE_P, "Kong 3.9 refuses"))
+    ),
+    Hostile(
+        "maximum-expiration-without-exp",
+        _configure(maximum_expiration=3600, claims_to_verify=["nbf"]),
+        ((PLUGIN_P, 'config.claims_to_verify: must contain "exp"'), (ROUTE_P, "Kong 3.9 refuses")),
+    ),
+    Hostile(
+        "config-wrong-type",
+        _configure(secret_is_base64="false"),
+        ((PLUGIN_P, "config.secret_is_base64: expected a boolean"), (ROUTE_P, "Kong 3.9 refuses")),
+    ),
     Hostile("plugin-name-unknown", _unknown_plugin_name, ((PLUGIN_P, "name is not known"),), PREVIEW),
     # Credentials Kong would trust.
     Hostile("rogue-issuer", _add_credential(key="https://app-attacker.frontegg.com"), ((CREDENTIAL_P, "is not a trusted issuer"),)),
@@ -953,19 +1383,35 @@ HOSTILE: list[Hostile] = [
     Hostile("credential-key-unknown", _add_credential(key=UNKNOWN), ((CREDENTIAL_P, "not known at preview"),), PREVIEW),
     Hostile("hs256-credential", _set_credentials(algorithm="HS256"), ((CREDENTIAL_P, "algorithm is 'HS256'"),)),
     Hostile("trusted-issuer-with-trailing-slash", _set_credentials(key=DEV_ISSUER + "/"), ((CREDENTIAL_P, "trailing slash"),)),
-    Hostile("no-trusted-issuers", _nothing, ((CREDENTIAL_P, "no trusted issuers"),), config={CREDENTIAL_P: {"trustedIssuers": []}}),
-    Hostile("bare-star-trusted", _nothing, ((CREDENTIAL_P, "a bare `*`"),), config={CREDENTIAL_P: {"trustedIssuers": ["*"]}}),
+    Hostile(
+        "no-trusted-issuers", _nothing, ((CREDENTIAL_P, "stack 'dev' trusts no issuer"),), config={CREDENTIAL_P: {"trustedIssuers": {}}}
+    ),
+    Hostile("bare-star-trusted", _nothing, ((CREDENTIAL_P, "a bare `*`"),), config={CREDENTIAL_P: {"trustedIssuers": {"dev": ["*"]}}}),
     Hostile(
         "wildcard-over-every-frontegg-workspace",
         _add_credential(key="https://app-attacker.frontegg.com"),
         ((CREDENTIAL_P, "every Frontegg customer's workspace"),),
-        config={CREDENTIAL_P: {"trustedIssuers": [DEV_ISSUER, "https://*.frontegg.com"]}},
+        config={CREDENTIAL_P: {"trustedIssuers": {"dev": [DEV_ISSUER, "https://*.frontegg.com"]}}},
     ),
     Hostile(
         "wildcard-two-labels-deep",
         _add_credential(key="https://a.b.example.com"),
         ((CREDENTIAL_P, "is not a trusted issuer"),),
-        config={CREDENTIAL_P: {"trustedIssuers": [DEV_ISSUER, "https://*.example.com"]}},
+        config={CREDENTIAL_P: {"trustedIssuers": {"dev": [DEV_ISSUER, "https://*.example.com"]}}},
+    ),
+    # Issuers trusted on another stack.
+    Hostile(
+        "loopback-issuer-on-prod",
+        _on_stack("prod", _add_credential(key=LOCAL_ISSUER)),
+        ((CREDENTIAL_P, "'http://localhost:9999' is not a trusted issuer on stack 'prod'"),),
+        config={CREDENTIAL_P: {"trustedIssuers": {"dev": [DEV_ISSUER], "local": [LOCAL_ISSUER], "prod": [DEV_ISSUER]}}},
+    ),
+    Hostile("dev-issuer-on-an-unlisted-stack", _on_stack("prod"), ((CREDENTIAL_P, "stack 'prod' trusts no issuer"),)),
+    Hostile(
+        "trusted-issuers-as-one-list",
+        _add_credential(key=LOCAL_ISSUER),
+        ((CREDENTIAL_P, "is a plain list, which every stack would share"),),
+        config={CREDENTIAL_P: {"trustedIssuers": [DEV_ISSUER, LOCAL_ISSUER]}},
     ),
 ]
 CASES = [pytest.param(h, mode, id=f"{h.id}-{mode}") for h in HOSTILE for mode in h.modes]
@@ -973,7 +1419,7 @@ CASES = [pytest.param(h, mode, id=f"{h.id}-{mode}") for h in HOSTILE for mode in
 
 def test_the_hostile_table_has_one_entry_per_kind() -> None:
     ids = [h.id for h in HOSTILE]
-    assert len(ids) == len(set(ids)) >= 24
+    assert len(ids) == len(set(ids)) >= 53
 
 
 @pytest.mark.parametrize(("hostile", "mode"), CASES)
@@ -998,7 +1444,7 @@ _TYPES: Mapping[str, type | tuple[type, ...]] = {"array": (list,), "string": (st
 
 def _schema_errors(value: Any, schema: Mapping[str, Any], where: str) -> list[str]:
     """The JSON Schema keywords the pack's schemas use, checked the way the CLI checks policy config."""
-    unchecked = set(schema) - {"type", "items", "pattern", "enum", "uniqueItems", "default"}
+    unchecked = set(schema) - {"type", "items", "pattern", "enum", "uniqueItems", "default", "propertyNames", "additionalProperties"}
     assert not unchecked, f"{where}: teach _schema_errors {sorted(unchecked)}"
     errors: list[str] = []
     if "type" in schema and not isinstance(value, _TYPES[schema["type"]]):
@@ -1011,6 +1457,10 @@ def _schema_errors(value: Any, schema: Mapping[str, Any], where: str) -> list[st
         errors.append(f"{where}: items repeat")
     for index, item in enumerate(value if "items" in schema else []):
         errors += _schema_errors(item, schema["items"], f"{where}[{index}]")
+    for key in value if "propertyNames" in schema else []:
+        errors += _schema_errors(key, schema["propertyNames"], f"{where} key {key!r}")
+    for key, item in value.items() if "additionalProperties" in schema else []:
+        errors += _schema_errors(item, schema["additionalProperties"], f"{where}.{key}")
     return errors
 
 
@@ -1033,13 +1483,23 @@ def test_the_config_file_configures_only_the_packs_policies_within_their_schemas
         (rules.PLUGIN_POLICY, "allow", "anonymous-fallback"),
         (rules.ROUTE_POLICY, "publicRoutes", ["health"]),
         (rules.ROUTE_POLICY, "publicRoutes", ["urn:pulumi:*::kong-frontegg-jwt::kong:index/route:Route::*"]),
-        (rules.CREDENTIAL_POLICY, "trustedIssuers", ["*"]),
-        (rules.CREDENTIAL_POLICY, "trustedIssuers", [DEV_ISSUER, DEV_ISSUER]),
+        (rules.CREDENTIAL_POLICY, "trustedIssuers", [DEV_ISSUER]),  # a plain list: every stack would share it
+        (rules.CREDENTIAL_POLICY, "trustedIssuers", {"dev": DEV_ISSUER}),
+        (rules.CREDENTIAL_POLICY, "trustedIssuers", {"dev": ["*"]}),
+        (rules.CREDENTIAL_POLICY, "trustedIssuers", {"dev": [DEV_ISSUER, DEV_ISSUER]}),
+        (rules.CREDENTIAL_POLICY, "trustedIssuers", {"dev/prod": [DEV_ISSUER]}),
+        (rules.CREDENTIAL_POLICY, "trustedIssuers", {"de*": [DEV_ISSUER]}),
     ],
 )
 def test_the_schemas_refuse_config_the_rules_would_ignore(policy: str, key: str, value: Any) -> None:
     schema = next(p.config_schema for p in POLICIES if p.name == policy)
     assert schema is not None and _schema_errors(value, schema.properties[key], key) != []
+
+
+def test_the_trusted_issuers_schema_takes_lists_keyed_by_stack_or_star() -> None:
+    schema = next(p.config_schema for p in POLICIES if p.name == rules.CREDENTIAL_POLICY)
+    value = {"*": ["https://*.example.com"], "dev": [DEV_ISSUER], "local": [LOCAL_ISSUER], "prod.eu-1": [], "a_b": []}
+    assert schema is not None and _schema_errors(value, schema.properties["trustedIssuers"], "trustedIssuers") == []
 
 
 def test_the_plugin_policy_allows_exactly_the_weakening_ids() -> None:
