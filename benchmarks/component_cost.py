@@ -213,7 +213,7 @@ def raw_program(n: int, workspace: str, *, nodes: bool = False) -> Program:
                 config_json=PLUGIN_JSON,
                 enabled=True,
                 strict_match=True,
-                opts=pulumi.ResourceOptions(parent=api, replace_on_changes=["serviceId"], delete_before_replace=True),
+                opts=pulumi.ResourceOptions(parent=api, replace_on_changes=["serviceId", "routeId"]),
             )
             route = kong.Route(
                 f"{name}-route",

@@ -142,7 +142,10 @@ class ProtectedApi(pulumi.ComponentResource):
             **_service_fields(settings.upstream),
             opts=pulumi.ResourceOptions(parent=self, replace_on_changes=["protocol"], delete_before_replace=True),
         )
-        with_service = pulumi.ResourceOptions(parent=self, replace_on_changes=["serviceId"], delete_before_replace=True)
+        # A plugin is replaced (a new one created before the old one goes, so the service is never without one) when
+        # its scope changes: a route-scoped plugin of an earlier release reads back its route_id, which the provider
+        # cannot clear with a PATCH. When the service itself is replaced, the engine deletes its plugins first.
+        with_service = pulumi.ResourceOptions(parent=self, replace_on_changes=["serviceId", "routeId"])
         # On the service, not the route: Kong runs it for every route of the service, so a route can never exist
         # without it, and strict matching makes a change made outside Pulumi (anonymous!) show in the next preview.
         jwt = kong.Plugin(

@@ -168,3 +168,10 @@ def test_issuers_that_would_share_resource_names_are_refused_before_anything_is_
     result = run(cli_config(overrides={f"{PROJECT}:issuers": ["https://a-b.example.com", "https://a.b.example.com"]}))
     assert result.error is not None and result.kong == []
     assert str(result.error).startswith(f"{PROJECT}:issuers[1]: names the same Pulumi resources")
+
+
+def test_a_plugin_whose_scope_changes_is_replaced_new_one_first() -> None:
+    # A route-scoped plugin of an earlier release reads back route_id, which a PATCH cannot clear: it is replaced, and
+    # created before the old one is deleted, so the API is never without a token check.
+    plugin = run(cli_config()).one("plugin")
+    assert set(plugin.replace_on_changes) == {"serviceId", "routeId"} and not plugin.delete_before_replace
