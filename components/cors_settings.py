@@ -10,7 +10,7 @@ from typing import Any, TypedDict
 
 from .errors import ConfigError, describe
 from .routing import regex_problem
-from .schema import CALLER, Field, Schema, flag, string_list, whole_number
+from .schema import CALLER, Field, Schema, flag, http_token, string_list, whole_number
 from .urls import is_loopback
 
 # kong/plugins/cors/schema.lua:5-15: the methods Kong's cors plugin knows.
@@ -123,10 +123,7 @@ def _method(value: str, key: str) -> str:
     return value.upper()
 
 
-def _header(value: str, key: str) -> str:
-    if not all(char.isalnum() or char in "!#$%&'*+.^_`|~-" for char in value) or not value.isascii():
-        raise ConfigError(key, describe(value), "is not a valid header name", "use letters, digits and -")
-    return value
+_header = http_token("header name")
 
 
 def _headers(value: object, key: str) -> list[str]:

@@ -5,7 +5,7 @@ from typing import Any, TypedDict
 
 from . import weakening
 from .errors import ConfigError, describe
-from .schema import CALLER, Field, Schema, flag, string_list, whole_number
+from .schema import CALLER, Field, Schema, flag, http_token, string_list, whole_number
 
 MAX_EXPIRATION = 31_536_000
 """Kong's upper bound for maximum_expiration (one year, in seconds; kong/plugins/jwt/schema.lua:44-49)."""
@@ -28,16 +28,9 @@ class JwtSettings(TypedDict, total=False):
     """Whether OPTIONS requests need a token too. Default true; false lets every OPTIONS request through untouched."""
 
 
-def _name(value: str, key: str) -> str:
-    # Header, cookie and parameter names: an HTTP token (RFC 9110 section 5.6.2).
-    if not all(char.isalnum() or char in "!#$%&'*+.^_`|~-" for char in value) or not value.isascii():
-        raise ConfigError(key, describe(value), "is not a valid header, cookie or parameter name", "use letters, digits, - and _")
-    return value
-
-
 def _names(value: object, key: str) -> list[str]:
     # Kong keeps these as sets; sorted, they read back from Kong in the order they were sent (no perpetual diff).
-    return sorted(string_list(value, key, '["authorization"]', _name, unique_as="name"))
+    return sorted(string_list(value, key, '["authorization"]', http_token("header, cookie or parameter name"), unique_as="name"))
 
 
 def _claim(value: str, key: str) -> str:

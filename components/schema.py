@@ -328,6 +328,17 @@ def string_list(value: object, key: str, example: str, item: Callable[[str, str]
     return result
 
 
+def http_token(what: str) -> Callable[[str, str], str]:
+    """A rule for header, cookie and parameter names: an HTTP token (RFC 9110 section 5.6.2)."""
+
+    def rule(value: str, key: str) -> str:
+        if not value.isascii() or not all(char.isalnum() or char in "!#$%&'*+.^_`|~-" for char in value):
+            raise ConfigError(key, describe(value), f"is not a valid {what}", "use letters, digits, - and _")
+        return value
+
+    return rule
+
+
 def one_of(enum: type[Enum], value: object, key: str) -> Any:
     """An Enum member, given as the member or its value."""
     try:

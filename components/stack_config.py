@@ -4,7 +4,7 @@ import difflib
 import json
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, cast
 
 import pulumi
@@ -31,7 +31,6 @@ class StackSettings:
     apis: dict[str, ProtectedApiArgs]
     single: bool = True
     """Set with upstreamUrl and friends (one API), not with `apis`."""
-    secret_keys: frozenset[str] = field(default_factory=frozenset)
 
 
 @contextmanager
@@ -235,10 +234,10 @@ def _args(parsed: Mapping[str, Any], normalised: Mapping[str, Any], secret_keys:
         names = {field.name: field.spelled(Spelling.CONFIG) for field in ENTRY_SCHEMA.fields}
         secret = _full("apis") in secret_keys
         apis = {entry["service_name"]: _api_args(raw, secret, names) for entry, raw in zip(normalised["apis"], parsed["apis"], strict=True)}
-        return StackSettings(trust, apis, single=False, secret_keys=secret_keys)
+        return StackSettings(trust, apis, single=False)
     names = {key.field.name: config_name(key) for key in SINGLE_API_KEYS}
     api = _api_args(parsed, _full("upstreamUrl") in secret_keys, names)
-    return StackSettings(trust, {SINGLE_API_NAME: api}, single=True, secret_keys=secret_keys)
+    return StackSettings(trust, {SINGLE_API_NAME: api}, single=True)
 
 
 def read(config: Mapping[str, str], secret_keys: Collection[str] = ()) -> StackSettings:

@@ -9,12 +9,10 @@ it cannot: docs/validate.md.
 import argparse
 import contextlib
 import json
-import math
 import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -23,6 +21,7 @@ import yaml
 from components import key_discovery, stack_config, urls
 from components.errors import ConfigError, describe
 from components.jwks import JWKS_PATH
+from components.plugin_json import go_json, go_key
 from components.stack_schema import KEYS, NAMESPACE, config_name
 from components.trust import TRUST_SCHEMA, trust_settings
 
@@ -107,42 +106,12 @@ def _holds_secure(value: object) -> bool:
     return isinstance(value, list) and any(_holds_secure(item) for item in value)
 
 
-def _go_float(number: float, where: str) -> str:
-    """A float as Go's encoding/json writes it: plain digits from 1e-6 to 1e21, else an exponent; 3600.0 is 3600."""
-    if math.isnan(number) or math.isinf(number):
-        raise StackFileError(f"{where}: {number} is not a number JSON can hold, so the Pulumi CLI cannot read it")
-    if number == 0 or 1e-6 <= abs(number) < 1e21:
-        text = format(Decimal(repr(number)), "f")
-        return text.rstrip("0").rstrip(".") if "." in text else text
-    return repr(number).replace("e-0", "e-")
-
-
-_GO_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-
-
-def _go_text(key: object) -> str:
-    """A map key as Go's fmt %v writes it (config/value.go interfaceMapToStringMap)."""
-    return ("true" if key else "false") if isinstance(key, bool) else str(key)
-
-
 def _go_json(value: object, where: str) -> str:
-    """JSON as Go's json.Marshal writes a YAML value: sorted keys, no spaces, <>& escaped."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return _go_float(value, where)
-    if isinstance(value, str):
-        return "".join(_GO_ESCAPES.get(char, char) for char in json.dumps(value, ensure_ascii=False))
-    if isinstance(value, list):
-        return "[" + ",".join(_go_json(item, where) for item in value) + "]"
-    if isinstance(value, dict):
-        items = sorted((_go_text(key), item) for key, item in value.items())
-        return "{" + ",".join(f"{_go_json(key, where)}:{_go_json(item, where)}" for key, item in items) + "}"
-    raise StackFileError(f"{where}: a {type(value).__name__} value, which the Pulumi CLI does not read as config")
+    """JSON as Go's json.Marshal writes a YAML value (config/value.go), or why the Pulumi CLI cannot read it."""
+    try:
+        return go_json(value)
+    except ValueError as error:
+        raise StackFileError(f"{where}: {error}, so the Pulumi CLI cannot read it as config") from None
 
 
 def _stack_value(value: object, where: str) -> str:
@@ -211,7 +180,7 @@ def _declarations(project: object) -> tuple[str, dict[str, tuple[str, dict[str, 
         raise StackFileError("Pulumi.yaml: its config block is not a map of keys, so the Pulumi CLI cannot load it")
     declared: dict[str, tuple[str, dict[str, Any]]] = {}
     for written, declaration in block.items():
-        written = _go_text(written)
+        written = go_key(written)
         ours = ":" not in written or written.startswith(f"{name}:")
         if isinstance(declaration, (str, bool, int, list)):
             declaration = {"default": declaration} if ours else {"value": declaration}
@@ -260,7 +229,7 @@ def _stack_values(values: Mapping[object, object], project_name: str, stack_file
     given: dict[str, object] = {}
     spelled: dict[str, str] = {}
     for key, value in values.items():
-        written = _go_text(key)
+        written = go_key(key)
         full = _parse_key(written)
         if full is None:
             merged.problems.append(
