@@ -11,7 +11,7 @@ from typing import Any, TypedDict
 from .errors import ConfigError, describe
 from .routing import regex_problem
 from .schema import CALLER, Field, Schema, flag, http_token, string_list, whole_number
-from .urls import is_loopback
+from .urls import is_host_name, is_loopback
 
 # kong/plugins/cors/schema.lua:5-15: the methods Kong's cors plugin knows.
 KONG_METHODS = ("GET", "HEAD", "PUT", "PATCH", "POST", "DELETE", "OPTIONS", "TRACE", "CONNECT")
@@ -51,7 +51,14 @@ def _origin(value: str, key: str) -> str:
                 "Kong matches an entry without a scheme unpredictably: never inside a list, verbatim when alone)",
                 'write it like "https://app.example.com"',
             )
-        scheme, host, _port = match.groups()
+        scheme, host, port = match.groups()
+        if not is_host_name(host.strip("[]")) or (port and not 1 <= int(port[1:]) <= 65535):
+            raise ConfigError(
+                key,
+                describe(value),
+                "no browser sends this origin: the host or port is not valid",
+                'write it like "https://app.example.com"',
+            )
         if scheme == "http" and not is_loopback(host.strip("[]")):
             raise ConfigError(key, describe(value), "plain http origins are only allowed for localhost", "use the https origin")
         return value.lower()

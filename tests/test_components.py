@@ -208,7 +208,17 @@ def test_cors_for_every_origin_is_allowed_with_a_warning_but_never_with_credenti
 
 @pytest.mark.parametrize(
     "origin",
-    ["https://*.example.com", "app.example.com", "https://app.example.com/", "http://app.example.com", "^app\\.example\\.com$", "~(["],
+    [
+        "https://*.example.com",
+        "app.example.com",
+        "https://app.example.com/",
+        "http://app.example.com",
+        "^app\\.example\\.com$",
+        "~([",
+        "https://app.example.com:0",
+        "https://app.example.com:99999",
+        "https://app..example.com",
+    ],
 )
 def test_an_origin_kong_would_read_more_widely_than_meant_is_refused(origin: str) -> None:
     assert refused(api(cors={"origins": [origin]})).key == "cors.origins[0]"
